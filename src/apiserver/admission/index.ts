@@ -1,0 +1,70 @@
+// The server's Admission: built-in kinds get Kubernetes' defaults and
+// validation, custom resources their CRD's structural schema (defaults,
+// pruning, validation), every kind its schema for patches and apply, and
+// Services their cluster IPs and node ports.
+import type { CustomResourceDefinition } from 'kubernetes-types/apiextensions/v1.d.ts';
+import type { KubeObject, ResourceInfo, StatusCause } from '../../api/types.ts';
+import { applyDefaults } from '../../api/defaults/index.ts';
+import { validateObject } from '../../api/validation/index.ts';
+import { applyCRDDefaults, crdVersionSchema, validateCRDSchemas } from '../../api/crd.ts';
+import { applySchemaDefaults, findUnknownFields, pruneNonNullableNulls, pruneUnknownFields, validateAgainstSchema } from '../../api/schema/structural/index.ts';
+import type { SchemaResolver } from '../../api/schema/types.ts';
+import type { Admission } from '../registry/admission.ts';
+import type { ServiceAllocator } from './service-allocator.ts';
+
+export interface AdmissionDeps {
+  resolver: SchemaResolver;
+  allocator: ServiceAllocator;
+  crdFor: (r: ResourceInfo) => KubeObject | undefined;
+}
+
+function isCrd(r: ResourceInfo): boolean {
+  return r.group === 'apiextensions.k8s.io' && r.kind === 'CustomResourceDefinition';
+}
+
+export function createAdmission(deps: AdmissionDeps): Admission {
+  const customSchema = (r: ResourceInfo) => {
+    const crd = deps.crdFor(r) as CustomResourceDefinition | undefined;
+    return crd ? crdVersionSchema(crd, r.version) : undefined;
+  };
+  return {
+    default(r, obj) {
+      if (r.custom) {
+        const s = customSchema(r);
+        if (s) applySchemaDefaults(s, obj);
+        return;
+      }
+      if (isCrd(r)) Object.assign(obj, applyCRDDefaults(obj as CustomResourceDefinition));
+      applyDefaults(r, obj);
+    },
+    validate(r, obj, old) {
+      const causes: StatusCause[] = [...validateObject(r, obj, old)];
+      if (r.custom) {
+        const s = customSchema(r);
+        if (s) {
+          const { metadata: _m, ...rest } = obj;
+          causes.push(...validateAgainstSchema(s, rest, { resolver: deps.resolver }));
+        }
+      }
+      if (isCrd(r)) causes.push(...validateCRDSchemas(obj as CustomResourceDefinition));
+      return causes;
+    },
+    unknownFields(r, obj) {
+      if (r.custom) {
+        const s = customSchema(r);
+        if (!s) return [];
+        const pruned = pruneUnknownFields(s, obj, { resolver: deps.resolver });
+        pruneNonNullableNulls(s, obj);
+        return pruned;
+      }
+      const root = deps.resolver.forKind(r.group, r.version, r.kind);
+      return root ? findUnknownFields(root, obj, deps.resolver) : [];
+    },
+    schema(r) {
+      return { root: deps.resolver.forKind(r.group, r.version, r.kind), resolver: deps.resolver };
+    },
+    async allocate(r, obj, old) {
+      if (r.group === '' && r.kind === 'Service') await deps.allocator.allocate(obj, old);
+    },
+  };
+}

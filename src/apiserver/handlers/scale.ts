@@ -1,0 +1,102 @@
+// The scale subresource (autoscaling/v1 Scale) of Deployments, ReplicaSets,
+// StatefulSets and custom resources that declare one: what `kubectl scale` uses.
+import type { KubeObject } from '../../api/types.ts';
+import { evalJsonPath } from '../../api/jsonpath.ts';
+import { applyPatch, PatchError } from '../../api/patch/index.ts';
+import { ApiError, errors } from '../errors.ts';
+import { decodeBody, mediaType, readBody } from '../http.ts';
+import { decodeKv, storageKey } from '../registry/codec.ts';
+import { storeError } from '../registry/read.ts';
+import { writeUpdate } from '../registry/write.ts';
+import { type ResourceCall, writeOptions } from './context.ts';
+import { patchError } from './patch.ts';
+import { scalePathsFor } from './printer-columns.ts';
+
+function selectorString(sel: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] } | undefined): string {
+  if (!sel) return '';
+  const parts = Object.entries(sel.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
+  for (const e of sel.matchExpressions ?? []) {
+    const vals = (e.values ?? []).join(',');
+    if (e.operator === 'In') parts.push(`${e.key} in (${vals})`);
+    else if (e.operator === 'NotIn') parts.push(`${e.key} notin (${vals})`);
+    else if (e.operator === 'Exists') parts.push(e.key);
+    else if (e.operator === 'DoesNotExist') parts.push(`!${e.key}`);
+  }
+  return parts.join(',');
+}
+
+function getPath(obj: KubeObject, path: string): unknown {
+  return evalJsonPath(path, obj)[0];
+}
+
+function setPath(obj: KubeObject, path: string, value: unknown): void {
+  const keys = path.replace(/^\./, '').split('.');
+  let cur: Record<string, unknown> = obj;
+  for (const k of keys.slice(0, -1)) cur = (cur[k] ??= {}) as Record<string, unknown>;
+  cur[keys[keys.length - 1]] = value;
+}
+
+function toScale(call: ResourceCall, obj: KubeObject): KubeObject {
+  const paths = scalePathsFor(call);
+  const m = obj.metadata!;
+  const replicas = paths ? getPath(obj, paths.specReplicasPath) : obj.spec?.replicas;
+  const statusReplicas = paths ? getPath(obj, paths.statusReplicasPath) : obj.status?.replicas;
+  const selector = paths ? (paths.labelSelectorPath ? getPath(obj, paths.labelSelectorPath) : undefined) : selectorString(obj.spec?.selector);
+  return {
+    kind: 'Scale', apiVersion: 'autoscaling/v1',
+    metadata: { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion, creationTimestamp: m.creationTimestamp },
+    spec: { replicas: typeof replicas === 'number' ? replicas : 0 },
+    status: { replicas: typeof statusReplicas === 'number' ? statusReplicas : 0, ...(selector ? { selector } : {}) },
+  };
+}
+
+export async function handleScale(call: ResourceCall): Promise<void> {
+  const { info, r, parts } = call;
+  const key = storageKey(r, info.namespace, info.name);
+  const { kv } = await parts.store.get(key).catch(storeError);
+  if (!kv) throw errors.notFound(r.group, r.plural, info.name);
+  const current = decodeKv(kv);
+  const currentScale = toScale(call, current);
+  if (info.verb === 'get') {
+    call.responseObject = currentScale;
+    return sendScale(call, 200, currentScale);
+  }
+  let wanted: KubeObject;
+  const raw = await readBody(call.req);
+  if (info.verb === 'update') {
+    wanted = decodeBody(raw, call.req.headers['content-type']) as KubeObject;
+    if (!wanted || typeof wanted !== 'object') throw errors.badRequest('the body of the request must be a Scale object');
+    if (wanted.kind && wanted.kind !== 'Scale') throw errors.badRequest(`the kind in the data (${wanted.kind}) does not match the expected kind (Scale)`);
+  } else {
+    const ct = mediaType(call.req.headers['content-type']);
+    try {
+      // A Scale has no lists, so a strategic merge patch behaves as a merge patch.
+      wanted = applyPatch(ct === 'application/strategic-merge-patch+json' ? 'application/merge-patch+json' : ct, currentScale, raw.toString('utf8'), undefined);
+    } catch (e) {
+      if (e instanceof PatchError) throw patchError(e as PatchError);
+      throw e;
+    }
+  }
+  call.requestObject = wanted;
+  const rv = wanted.metadata?.resourceVersion;
+  if (rv && rv !== current.metadata!.resourceVersion) {
+    throw errors.conflict(r.group, r.plural, info.name, 'the object has been modified; please apply your changes to the latest version and try again');
+  }
+  const replicas = wanted.spec?.replicas;
+  if (!Number.isInteger(replicas) || replicas < 0) {
+    throw errors.invalid('autoscaling', 'Scale', info.name, [{ reason: 'FieldValueInvalid', field: 'spec.replicas',
+      message: `Invalid value: ${JSON.stringify(replicas ?? null)}: must be greater than or equal to 0` }]);
+  }
+  const next = structuredClone(current);
+  const paths = scalePathsFor(call);
+  if (paths) setPath(next, paths.specReplicasPath, replicas);
+  else next.spec = { ...(next.spec ?? {}), replicas };
+  const result = await writeUpdate(parts, r, current, kv.modRevision, next, '', writeOptions(call));
+  sendScale(call, 200, toScale(call, result.object));
+}
+
+function sendScale(call: ResourceCall, code: number, scale: KubeObject): void {
+  const text = JSON.stringify(scale);
+  call.res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  call.res.end(text);
+}

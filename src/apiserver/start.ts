@@ -1,0 +1,105 @@
+// Starts a whole API server from a data directory: store, certificates, tokens,
+// kubeconfig, schemas, admission, CRDs, the built-in namespaces, then HTTPS.
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
+import type { Store } from '../store/store.ts';
+import { createSchemaResolver } from '../api/schema/resolver.ts';
+import { CliError } from '../cli/errors.ts';
+import { createAdmission } from './admission/index.ts';
+import { ServiceAllocator } from './admission/service-allocator.ts';
+import { AuditLog, type AuditLogOptions } from './audit.ts';
+import { TokenAuthenticator } from './auth.ts';
+import { CrdController } from './crd-controller.ts';
+import { createApiMetrics } from './metrics.ts';
+import { ensurePki, writeKubeconfig } from './pki.ts';
+import { ResourceTable } from './resources.ts';
+import { ApiServer } from './server.ts';
+import { ensureSystemObjects } from './system-objects.ts';
+import { storagePrefix } from './registry/codec.ts';
+
+export interface StartOptions {
+  dataDir: string;
+  port: number;
+  bindAddress: string;
+  audit?: AuditLogOptions;
+  /** Use this store instead of the embedded SQLite one (tests, the etcd backend). */
+  store?: Store;
+  bookmarkIntervalMs?: number;
+}
+
+export interface ApiServerHandle {
+  url: string;
+  port: number;
+  adminToken: string;
+  kubeconfigPath: string;
+  caCertPem: string;
+  server: ApiServer;
+  store: Store;
+  close(): Promise<void>;
+}
+
+function ensureWritableDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    accessSync(dir, constants.W_OK);
+  } catch (e) {
+    throw new CliError(`data directory ${dir} is not writable (${(e as NodeJS.ErrnoException).code}): pick another with --data-dir or fix its permissions`);
+  }
+}
+
+export async function startApiServer(opts: StartOptions): Promise<ApiServerHandle> {
+  ensureWritableDir(opts.dataDir);
+  if (!opts.store) mkdirSync(join(opts.dataDir, 'db'), { recursive: true, mode: 0o700 });
+  const store = opts.store ?? openSqliteStore(join(opts.dataDir, 'db', 'state.db'), {});
+  const host = opts.bindAddress === '0.0.0.0' || opts.bindAddress === '::' ? '127.0.0.1' : opts.bindAddress;
+  const pki = await ensurePki(opts.dataDir, { hosts: [opts.bindAddress, hostname()].filter((h) => h !== '0.0.0.0' && h !== '::') });
+  const { auth, adminToken } = TokenAuthenticator.loadOrInit(opts.dataDir);
+  const resolver = createSchemaResolver();
+  const resources = new ResourceTable();
+  const allocator = new ServiceAllocator(store);
+  const crds = new CrdController(store, resources, resolver);
+  const admission = createAdmission({ resolver, allocator, crdFor: (r) => crds.crdFor(r) });
+  const metrics = createApiMetrics();
+  metrics.setStorageSizeSource(() => store.dbSize());
+  metrics.setStorageObjectsSource(async () => {
+    const counts: Record<string, number> = {};
+    for (const r of resources.all()) counts[r.group ? `${r.plural}.${r.group}` : r.plural] = (await store.count(storagePrefix(r, ''))).count;
+    return counts;
+  });
+  const audit = opts.audit ? new AuditLog(opts.audit) : undefined;
+  const server = new ApiServer({
+    store, admission, auth, resources, resolver, audit, metrics,
+    tls: { cert: pki.servingCertPem, key: pki.servingKeyPem },
+    crdFor: (r) => crds.crdFor(r),
+    bookmarkIntervalMs: opts.bookmarkIntervalMs,
+    ready: () => crds.synced,
+  });
+  await ensureSystemObjects(server.parts);
+  await crds.start(server.parts);
+  let port: number;
+  try {
+    port = await server.listen(opts.port, opts.bindAddress);
+  } catch (e) {
+    await crds.stop();
+    await store.close();
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new CliError(`port ${opts.port} is already in use on ${opts.bindAddress}: stop whatever listens there or pass --port`);
+    if (code === 'EACCES') throw new CliError(`not allowed to listen on ${opts.bindAddress}:${opts.port}: run as root or pick a port above 1023 with --port`);
+    if (code === 'EADDRNOTAVAIL') throw new CliError(`${opts.bindAddress} is not an address of this machine: fix --bind-address`);
+    throw e;
+  }
+  const url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const kubeconfigPath = join(opts.dataDir, 'kubeconfig');
+  await writeKubeconfig(kubeconfigPath, { server: url, caPem: pki.caCertPem, token: adminToken, user: 'skiff-admin', cluster: 'skiff', context: 'skiff' });
+  return {
+    url, port, adminToken, kubeconfigPath, caCertPem: pki.caCertPem, server, store,
+    async close() {
+      await server.close();
+      await crds.stop();
+      await audit?.close();
+      await store.close();
+    },
+  };
+}

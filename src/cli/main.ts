@@ -1,0 +1,32 @@
+// `skiff <command>`: the one binary of every Skiff component.
+import { runServer } from './server.ts';
+import { CliError } from './errors.ts';
+
+const COMMANDS: Record<string, { run: (args: string[]) => Promise<void>; help: string }> = {
+  server: { run: runServer, help: 'run the API server (with its embedded store)' },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(16)}${c.help}`);
+  return `Usage: skiff <command> [flags]\n\nCommands:\n${lines.join('\n')}\n\nRun 'skiff <command> --help' for a command's flags.`;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    console.log(usage());
+    return;
+  }
+  const c = COMMANDS[cmd];
+  if (!c) throw new CliError(`unknown command "${cmd}"\n\n${usage()}`);
+  await c.run(rest);
+}
+
+main(process.argv.slice(2)).catch((e) => {
+  if (e instanceof CliError) {
+    console.error(`skiff: ${e.message}`);
+    process.exit(2);
+  }
+  console.error(e);
+  process.exit(1);
+});

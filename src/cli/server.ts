@@ -1,0 +1,40 @@
+// `skiff server`: the API server on the embedded SQLite store.
+import { startApiServer } from '../apiserver/start.ts';
+import { intFlag, parseFlags } from './flags.ts';
+
+export const SERVER_FLAGS = {
+  'data-dir': { type: 'string', default: '/var/lib/skiff', help: 'where the store, certificates, tokens and kubeconfig live' },
+  port: { type: 'string', default: '6443', help: 'HTTPS port to serve on (0 picks a free one)' },
+  'bind-address': { type: 'string', default: '127.0.0.1', help: 'address to serve on' },
+  'audit-log-path': { type: 'string', default: '', help: "write audit.k8s.io/v1 events as JSON lines to this file ('-' for stdout)" },
+  'audit-log-maxage': { type: 'string', default: '0', help: 'days to keep rotated audit files (0: no limit)' },
+  'audit-log-maxbackup': { type: 'string', default: '0', help: 'rotated audit files to keep (0: no limit)' },
+  'audit-log-maxsize': { type: 'string', default: '0', help: 'megabytes an audit file may reach before it is rotated (0: never)' },
+} as const;
+
+export async function runServer(args: string[]): Promise<void> {
+  const f = parseFlags('server', 'Runs the Skiff API server on the embedded SQLite store.', SERVER_FLAGS, args);
+  const handle = await startApiServer({
+    dataDir: f['data-dir'],
+    port: intFlag('port', f.port, 0, 65535),
+    bindAddress: f['bind-address'],
+    audit: f['audit-log-path'] ? {
+      path: f['audit-log-path'],
+      maxAgeDays: intFlag('audit-log-maxage', f['audit-log-maxage'], 0, 1e6),
+      maxBackups: intFlag('audit-log-maxbackup', f['audit-log-maxbackup'], 0, 1e6),
+      maxSizeMB: Number(f['audit-log-maxsize']),
+    } : undefined,
+  });
+  console.log(`skiff: API server listening on ${handle.url}`);
+  console.log(`skiff: admin kubeconfig: ${handle.kubeconfigPath} (export KUBECONFIG=${handle.kubeconfigPath})`);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`skiff: ${signal}: stopping`);
+    await handle.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}

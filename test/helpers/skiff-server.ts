@@ -1,0 +1,102 @@
+// Starts the real `skiff server` binary on a loopback port with a fresh data
+// directory, and runs the real kubectl against it.
+import { spawn, type ChildProcess, execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Agent as UndiciAgent, fetch } from 'undici';
+
+export const REPO = resolve(import.meta.dirname, '../..');
+export const SKIFF = join(REPO, 'bin/skiff');
+
+export interface TestServer {
+  url: string;
+  port: number;
+  dataDir: string;
+  kubeconfig: string;
+  token: string;
+  ca: string;
+  proc: ChildProcess;
+  output: () => string;
+  kubectl(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** kubectl that must succeed; returns stdout. */
+  k(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<string>;
+  fetch(path: string, init?: RequestInit & { raw?: boolean }): Promise<Response>;
+  stop(): Promise<void>;
+  kill9(): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+export async function startServer(opts: { dataDir?: string; port?: number; extraArgs?: string[]; timeoutMs?: number } = {}): Promise<TestServer> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'skiff-test-'));
+  const args = ['server', '--data-dir', dataDir, '--port', String(opts.port ?? 0), ...(opts.extraArgs ?? [])];
+  const proc = spawn(SKIFF, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  const url = await new Promise<string>((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`skiff server did not start within ${opts.timeoutMs ?? 30000} ms:\n${out}`)), opts.timeoutMs ?? 30000);
+    const check = () => {
+      const m = /listening on (https:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        res(m[1]);
+      }
+    };
+    proc.stdout!.on('data', check);
+    proc.on('exit', (code) => {
+      clearTimeout(timer);
+      rej(new Error(`skiff server exited with ${code}:\n${out}`));
+    });
+  });
+  const kubeconfig = join(dataDir, 'kubeconfig');
+  const tokens = JSON.parse(readFileSync(join(dataDir, 'tokens.json'), 'utf8')) as { token: string }[];
+  const ca = readFileSync(join(dataDir, 'tls', 'ca.crt'), 'utf8');
+  const cacheDir = mkdtempSync(join(tmpdir(), 'skiff-kubectl-cache-'));
+  const kubectl = (kargs: string[], o: { input?: string; timeoutMs?: number } = {}) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((res) => {
+      const child = execFile('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', cacheDir, ...kargs],
+        { timeout: o.timeoutMs ?? 60000, maxBuffer: 256 * 1024 * 1024, env: { ...process.env, KUBECONFIG: kubeconfig } },
+        (err, stdout, stderr) => res({ code: err ? ((err as { code?: number }).code as number ?? 1) : 0, stdout, stderr }));
+      if (o.input !== undefined) child.stdin!.end(o.input);
+    });
+  const server: TestServer = {
+    url, port: Number(new URL(url).port), dataDir, kubeconfig, token: tokens[0].token, ca, proc,
+    output: () => out,
+    kubectl,
+    async k(kargs, o) {
+      const r = await kubectl(kargs, o);
+      if (r.code !== 0) throw new Error(`kubectl ${kargs.join(' ')} failed (${r.code}):\n${r.stderr}${r.stdout}`);
+      return r.stdout;
+    },
+    fetch(path, init = {}) {
+      const headers = new Headers(init.headers);
+      if (!init.raw && !headers.has('authorization')) headers.set('authorization', `Bearer ${tokens[0].token}`);
+      return fetch(url + path, { ...init, headers, dispatcher: tlsDispatcher(ca) } as never) as unknown as Promise<Response>;
+    },
+    async stop() {
+      if (proc.exitCode !== null) return;
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10000))]);
+      if (proc.exitCode === null) proc.kill('SIGKILL');
+    },
+    async kill9() {
+      if (proc.exitCode !== null) return;
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGKILL');
+      await exited;
+    },
+    async cleanup() {
+      await server.stop();
+      rmSync(cacheDir, { recursive: true, force: true });
+      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return server;
+}
+
+// Trusting our own CA takes an undici dispatcher (fetch's own engine, from npm).
+function tlsDispatcher(ca: string): unknown {
+  return new UndiciAgent({ connect: { ca } });
+}
