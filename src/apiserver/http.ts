@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseAllDocuments } from 'yaml';
 import { ApiError, errors } from './errors.ts';
+import { decodeKubernetesProtobuf } from '../api/protobuf/index.ts';
 
 /** kube-apiserver refuses request bodies over 3 MiB. */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -33,8 +34,8 @@ export function mediaType(contentType: string | undefined): string {
 /** Decodes a JSON or YAML request body into one object. */
 export function decodeBody(body: Buffer, contentType: string | undefined): unknown {
   const mt = mediaType(contentType);
-  const text = body.toString('utf8');
-  if (text.trim() === '') throw errors.badRequest('the body of the request was empty');
+  if (body.length === 0) throw errors.badRequest('the body of the request was empty');
+  const text = mt === 'application/vnd.kubernetes.protobuf' ? '' : body.toString('utf8');
   if (mt === 'application/yaml' || mt === 'application/apply-patch+yaml' || mt === 'text/yaml') {
     const docs = parseAllDocuments(text);
     const doc = Array.isArray(docs) ? docs[0] : docs;
@@ -54,7 +55,12 @@ export function decodeBody(body: Buffer, contentType: string | undefined): unkno
     }
   }
   if (mt === 'application/vnd.kubernetes.protobuf') {
-    throw errors.unsupportedMediaType(mt);
+    // kubectl's typed clients send built-in kinds as protobuf; the server works on the same JSON.
+    try {
+      return decodeKubernetesProtobuf(body);
+    } catch (e) {
+      throw errors.badRequest((e as Error).message);
+    }
   }
   throw errors.unsupportedMediaType(mt);
 }

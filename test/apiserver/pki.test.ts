@@ -10,7 +10,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
-import '../../src/apiserver/pki-reflect.ts';
+import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { ensurePki, issueClientCert, writeKubeconfig, type Pki } from '../../src/apiserver/pki.ts';
 

@@ -46,7 +46,7 @@ describe('bad input', () => {
     await expectStatus('/api/v1/namespaces/default/configmaps', json({ apiVersion: 'v1', kind: 'ConfigMap', metadata: {} }), 422, 'Invalid', /name/);
     await expectStatus('/api/v1/namespaces/default/configmaps', json('[1,2,3]'), 400, 'BadRequest', /object/);
     await expectStatus('/api/v1/namespaces/default/configmaps?labelSelector=a%20in%20(b', { method: 'GET' }, 400, 'BadRequest', /.+/);
-    await expectStatus('/api/v1/namespaces/default/configmaps?fieldSelector=spec.foo%3Dbar', { method: 'GET' }, 400, 'BadRequest', /field label not supported/);
+    await expectStatus('/api/v1/namespaces/default/configmaps?fieldSelector=spec.foo%3Dbar', { method: 'GET' }, 400, 'BadRequest', /"spec.foo" is not a known field selector/);
     await expectStatus('/api/v1/namespaces/default/configmaps', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' }, 415, 'UnsupportedMediaType', /media type/);
     await expectStatus('/api/v1/namespaces/default/configmaps/none', { method: 'PATCH', headers: { 'content-type': 'application/merge-patch+json' }, body: '{}' }, 404, 'NotFound', /not found/);
     await expectStatus('/apis/nope/v1/things', { method: 'GET' }, 404, 'NotFound', /could not find/);

@@ -54,11 +54,15 @@ describe('client-node informer', () => {
     informer.on('update', record);
     informer.on('delete', record);
     let restarts = 0;
+    let finished = false;
+    // client-node's documented pattern: an informer stops on a connection error and is restarted by its owner.
     informer.on('error', () => {
+      if (finished) return;
       restarts++;
-      setTimeout(() => void informer.start().catch(() => {}), 300);
+      setTimeout(() => void (finished ? undefined : informer.start().catch(() => {})), 300);
     });
     await informer.start();
+    try {
 
     const written = new Set<number>();
     const live = new Map<string, string>(); // name -> data value
@@ -67,26 +71,30 @@ describe('client-node informer', () => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
       return seed % n;
     };
+    const busy = new Set<string>(); // names with a request in flight: no two ops race on one name
     const randomOp = async () => {
-      const names = [...live.keys()];
+      const names = [...live.keys()].filter((n) => !busy.has(n));
       const op = names.length === 0 ? 0 : rand(3);
-      if (op === 0) {
-        const name = `cm-${rand(1_000_000)}`;
-        if (live.has(name)) return;
-        live.set(name, '0');
-        const cm = await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name }, data: { v: '0' } } });
-        written.add(Number(cm.metadata!.resourceVersion));
-      } else if (op === 1) {
-        const name = names[rand(names.length)];
-        const v = String(rand(1000));
-        live.set(name, v);
-        const cm = await core.patchNamespacedConfigMap({ namespace: ns, name, body: { data: { v } } },
-          k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
-        written.add(Number(cm.metadata!.resourceVersion));
-      } else {
-        const name = names[rand(names.length)];
-        live.delete(name);
-        await core.deleteNamespacedConfigMap({ namespace: ns, name });
+      const name = op === 0 ? `cm-${rand(1_000_000)}` : names[rand(names.length)];
+      if (busy.has(name) || (op === 0 && live.has(name))) return;
+      busy.add(name);
+      try {
+        if (op === 0) {
+          live.set(name, '0');
+          const cm = await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name }, data: { v: '0' } } });
+          written.add(Number(cm.metadata!.resourceVersion));
+        } else if (op === 1) {
+          const v = String(rand(1000));
+          live.set(name, v);
+          const cm = await core.patchNamespacedConfigMap({ namespace: ns, name, body: { data: { v } } },
+            k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+          written.add(Number(cm.metadata!.resourceVersion));
+        } else {
+          live.delete(name);
+          await core.deleteNamespacedConfigMap({ namespace: ns, name });
+        }
+      } finally {
+        busy.delete(name);
       }
     };
     const equalToStore = async () => {
@@ -112,6 +120,9 @@ describe('client-node informer', () => {
     for (let i = 1; i < seenVersions.length; i++) {
       assert.ok(seenVersions[i] > seenVersions[i - 1] || seenVersions[i] === seenVersions[i - 1], `resourceVersion went backwards at ${i}`);
     }
-    await informer.stop();
+    } finally {
+      finished = true;
+      await informer.stop();
+    }
   });
 });

@@ -241,7 +241,7 @@ spec:
     await s.k(['wait', '--for=condition=established', 'crd/crontabs.stable.example.com', '--timeout=20s']);
     const ct = `apiVersion: stable.example.com/v1\nkind: CronTab\nmetadata:\n  name: my-cron\n  namespace: shop\nspec:\n  cronSpec: "* * * * */5"\n  image: my-image\n  replicas: 2\n`;
     assert.match(await s.k(['apply', '-f', '-'], { input: ct }), /crontab.stable.example.com\/my-cron created/);
-    assert.match(await s.k(['get', 'ct', '-n', 'shop']), /^NAME\s+SPEC\s+REPLICAS\s+AGE\nmy-cron\s+\* \* \* \* \*\/5\s+2\s+/);
+    assert.match(await s.k(["get", "ct", "-n", "shop"]), /^NAME\s+SPEC\s+REPLICAS\nmy-cron\s+\* \* \* \* \*\/5\s+2\n$/);
     const invalid = await s.kubectl(['apply', '-f', '-'], { input: ct.replace('my-cron', 'bad-cron').replace('replicas: 2', 'replicas: 0') });
     assert.notEqual(invalid.code, 0);
     assert.match(invalid.stderr, /spec.replicas/);

@@ -75,14 +75,14 @@ export async function startServer(opts: { dataDir?: string; port?: number; extra
       return fetch(url + path, { ...init, headers, dispatcher: tlsDispatcher(ca) } as never) as unknown as Promise<Response>;
     },
     async stop() {
-      if (proc.exitCode !== null) return;
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
       const exited = new Promise((r) => proc.once('exit', r));
       proc.kill('SIGTERM');
       await Promise.race([exited, new Promise((r) => setTimeout(r, 10000))]);
       if (proc.exitCode === null) proc.kill('SIGKILL');
     },
     async kill9() {
-      if (proc.exitCode !== null) return;
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
       const exited = new Promise((r) => proc.once('exit', r));
       proc.kill('SIGKILL');
       await exited;

@@ -9,6 +9,13 @@
 // node:sqlite is synchronous, so each method does its work in one synchronous
 // step: a compare-and-swap write is one SQLite transaction that nothing else can
 // interleave with. The methods are async only to fit the Store interface.
+//
+// Durability: WAL with synchronous=NORMAL, so a resolved write survives a crash
+// (kill -9) of the process, not a power loss. The file is locked exclusively
+// while open (a second opener fails with "database is locked").
+//
+// close() first delivers committed events to live watches, then ends every
+// watch with onError(Error("store ... closed")).
 import { DatabaseSync } from 'node:sqlite';
 import { CompactedError, FutureRevisionError } from '../store.ts';
 import type { KeyValue, ListOptions, ListResult, Store, Watch, WatchEvent, WatchHandlers, WriteResult } from '../store.ts';
@@ -193,8 +200,11 @@ export class SqliteStore implements Store {
     if (this.closed) return;
     this.closed = true;
     this.compactor.stop();
-    this.hub.close(new Error('store closed'));
-    this.db.close();
+    try {
+      this.hub.close(new Error(`store ${this.path} closed`));
+    } finally {
+      this.db.close();
+    }
   }
 
   /** Number of open watches (for metrics and tests). */

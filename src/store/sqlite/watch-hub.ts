@@ -141,7 +141,7 @@ export class WatchHub {
     if (last <= watcher.lastRevision) return;
     const events: WatchEvent[] = [];
     for (const entry of batch) {
-      if (entry.event.kv.key.startsWith(watcher.prefix)) events.push(entry.event);
+      if (entry.revision > watcher.lastRevision && entry.event.kv.key.startsWith(watcher.prefix)) events.push(entry.event);
     }
     watcher.lastRevision = last;
     if (events.length === 0) return;
