@@ -14,6 +14,8 @@ export interface CompactorOptions {
   intervalMs: number;
   retainRevisions: number;
   headRevision: () => number;
+  /** Commits the store's open write batch before compaction starts a transaction of its own. */
+  flush?: () => void;
   onError: (err: Error) => void;
 }
 
@@ -82,6 +84,7 @@ export class Compactor {
       for (let lo = this.done; lo < target; lo += CHUNK) {
         if (this.stopped) return;
         const hi = Math.min(lo + CHUNK, target);
+        this.opts.flush?.();
         this.st.begin.run();
         try {
           this.st.compactSuperseded.run(lo, hi);

@@ -45,13 +45,23 @@ export interface SqliteStoreOptions {
 
 const EMPTY_REVISION = 1;
 
+interface Batch {
+  writes: { rev: number; event: WatchEvent; resolve: () => void; reject: (err: Error) => void }[];
+  readers: (() => void)[];
+}
+
 export class SqliteStore implements Store {
   readonly path: string;
   private readonly db: DatabaseSync;
   private readonly st: Statements;
   private readonly hub: WatchHub;
   private readonly compactor: Compactor;
+  /** The last committed revision: what readers and watchers see. */
   private revision: number;
+  /** The last revision handed to a write (ahead of `revision` while a batch is open). */
+  private head: number;
+  /** Writes of one event-loop turn share one transaction (group commit); see inBatch. */
+  private batch: Batch | undefined;
   private closed = false;
 
   constructor(path: string, opts: SqliteStoreOptions = {}) {
@@ -68,10 +78,12 @@ export class SqliteStore implements Store {
       intervalMs: opts.compactIntervalMs ?? 5 * 60_000,
       retainRevisions: opts.compactRetainRevisions ?? 1000,
       headRevision: () => this.revision,
+      flush: () => this.flush(),
       onError: opts.onBackgroundError ?? ((err) => console.error('skiff: background store compaction failed:', err)),
     });
     const logHead = (this.st.maxRevision.get() as { n: number }).n;
     this.revision = Math.max(EMPTY_REVISION, logHead, this.compactor.compactedRevision);
+    this.head = this.revision;
     this.hub = new WatchHub(
       {
         headRevision: () => this.revision,
@@ -90,6 +102,7 @@ export class SqliteStore implements Store {
 
   async currentRevision(): Promise<number> {
     this.assertOpen();
+    await this.settled();
     return this.revision;
   }
 
@@ -99,6 +112,7 @@ export class SqliteStore implements Store {
   }
 
   async get(key: string, revision?: number): Promise<{ kv?: KeyValue; revision: number }> {
+    await this.settled();
     const at = this.readRevision(revision);
     if (at === this.revision) {
       const row = this.st.getCurrent.get(key) as CurrentRow | undefined;
@@ -109,6 +123,7 @@ export class SqliteStore implements Store {
   }
 
   async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
+    await this.settled();
     const at = this.readRevision(opts.revision);
     const end = prefixEnd(prefix);
     const limit = opts.limit && opts.limit > 0 ? opts.limit : -1;
@@ -128,6 +143,7 @@ export class SqliteStore implements Store {
 
   async count(prefix: string): Promise<{ count: number; revision: number }> {
     this.assertOpen();
+    await this.settled();
     const { n } = this.st.countCurrent.get(prefix, prefixEnd(prefix)) as { n: number };
     return { count: n, revision: this.revision };
   }
@@ -135,9 +151,9 @@ export class SqliteStore implements Store {
   async create(key: string, value: string): Promise<WriteResult> {
     this.assertOpen();
     const current = this.st.getCurrent.get(key) as CurrentRow | undefined;
-    if (current) return { ok: false, revision: this.revision, kv: toKeyValue(current) };
-    const rev = this.revision + 1;
-    this.transaction(() => {
+    if (current) return this.failed(current);
+    const rev = ++this.head;
+    this.inBatch(() => {
       this.st.insertLog.run(rev, key, value, rev, 0, 0);
       this.st.insertCurrent.run(key, value, rev, rev);
     });
@@ -147,11 +163,9 @@ export class SqliteStore implements Store {
   async update(key: string, value: string, expectedModRevision: number): Promise<WriteResult> {
     this.assertOpen();
     const current = this.st.getCurrent.get(key) as CurrentRow | undefined;
-    if (!current || current.mod_revision !== expectedModRevision) {
-      return { ok: false, revision: this.revision, kv: current && toKeyValue(current) };
-    }
-    const rev = this.revision + 1;
-    this.transaction(() => {
+    if (!current || current.mod_revision !== expectedModRevision) return this.failed(current);
+    const rev = ++this.head;
+    this.inBatch(() => {
       this.st.insertLog.run(rev, key, value, current.create_revision, current.mod_revision, 0);
       this.st.updateCurrent.run(value, rev, key);
     });
@@ -163,11 +177,9 @@ export class SqliteStore implements Store {
   async delete(key: string, expectedModRevision?: number): Promise<WriteResult> {
     this.assertOpen();
     const current = this.st.getCurrent.get(key) as CurrentRow | undefined;
-    if (!current || (expectedModRevision !== undefined && current.mod_revision !== expectedModRevision)) {
-      return { ok: false, revision: this.revision, kv: current && toKeyValue(current) };
-    }
-    const rev = this.revision + 1;
-    this.transaction(() => {
+    if (!current || (expectedModRevision !== undefined && current.mod_revision !== expectedModRevision)) return this.failed(current);
+    const rev = ++this.head;
+    this.inBatch(() => {
       this.st.insertLog.run(rev, key, current.value, current.create_revision, current.mod_revision, 1);
       this.st.deleteCurrent.run(key);
     });
@@ -177,6 +189,7 @@ export class SqliteStore implements Store {
 
   async watch(prefix: string, fromRevision: number, handlers: WatchHandlers): Promise<Watch> {
     this.assertOpen();
+    await this.settled();
     const compacted = this.compactor.compactedRevision;
     if (fromRevision < compacted) throw new CompactedError(fromRevision, compacted);
     return this.hub.watch(prefix, fromRevision, handlers);
@@ -184,6 +197,7 @@ export class SqliteStore implements Store {
 
   async compact(revision: number): Promise<void> {
     this.assertOpen();
+    await this.settled();
     if (revision > this.revision) throw new FutureRevisionError(revision, this.revision);
     await this.compactor.compact(revision);
   }
@@ -198,6 +212,7 @@ export class SqliteStore implements Store {
   /** Stops compaction, ends every watch with onError (after delivering committed events), closes the file. */
   async close(): Promise<void> {
     if (this.closed) return;
+    this.flush();
     this.closed = true;
     this.compactor.stop();
     try {
@@ -212,21 +227,69 @@ export class SqliteStore implements Store {
     return this.hub.watcherCount;
   }
 
-  private committed(rev: number, event: WatchEvent, resultKv: KeyValue | undefined): WriteResult {
-    this.revision = rev;
-    this.hub.publish(rev, event);
-    return { ok: true, revision: rev, kv: resultKv ?? event.kv };
-  }
-
-  private transaction(write: () => void): void {
-    this.st.begin.run();
+  /**
+   * Group commit: the writes of one event-loop turn run in one transaction, committed on the
+   * next turn (setImmediate). A write's promise resolves, and its watch event is published, only
+   * after that COMMIT, so an acknowledged write is durable; reads wait for an open batch so they
+   * never see uncommitted data. Compare-and-swap checks run inside the batch and see its writes.
+   */
+  private inBatch(write: () => void): void {
+    if (!this.batch) {
+      this.st.begin.run();
+      this.batch = { writes: [], readers: [] };
+      setImmediate(() => this.flush());
+    }
     try {
       write();
-      this.st.commit.run();
     } catch (err) {
-      if (this.db.isTransaction) this.st.rollback.run();
+      this.abortBatch(err as Error);
       throw err;
     }
+  }
+
+  private committed(rev: number, event: WatchEvent, resultKv: KeyValue | undefined): Promise<WriteResult> {
+    return new Promise((resolve, reject) => {
+      this.batch!.writes.push({ rev, event, resolve: () => resolve({ ok: true, revision: rev, kv: resultKv ?? event.kv }), reject });
+    });
+  }
+
+  /** A failed compare answers once the batch that may hold the current value is committed. */
+  private async failed(current: CurrentRow | undefined): Promise<WriteResult> {
+    await this.settled();
+    return { ok: false, revision: this.revision, kv: current && toKeyValue(current) };
+  }
+
+  private settled(): Promise<void> | undefined {
+    const batch = this.batch;
+    if (!batch) return undefined;
+    return new Promise((resolve) => batch.readers.push(resolve));
+  }
+
+  /** Commits the open batch now (also called before compaction and close). */
+  private flush(): void {
+    const batch = this.batch;
+    if (!batch) return;
+    this.batch = undefined;
+    try {
+      this.st.commit.run();
+    } catch (err) {
+      this.batch = batch;
+      this.abortBatch(err as Error);
+      return;
+    }
+    this.revision = this.head;
+    for (const w of batch.writes) this.hub.publish(w.rev, w.event);
+    for (const w of batch.writes) w.resolve();
+    for (const r of batch.readers) r();
+  }
+
+  private abortBatch(err: Error): void {
+    const batch = this.batch;
+    this.batch = undefined;
+    if (this.db.isTransaction) this.st.rollback.run();
+    this.head = this.revision;
+    for (const w of batch?.writes ?? []) w.reject(new Error(`store write failed and was rolled back: ${err.message}`, { cause: err }));
+    for (const r of batch?.readers ?? []) r();
   }
 
   /** Resolves the revision a read happens at, enforcing the readable window. */
