@@ -115,7 +115,33 @@ async function handleList(call: ResourceCall): Promise<void> {
   }
   // Plain JSON lists are assembled from the stored JSON text without re-encoding each item.
   const head = `{"kind":${JSON.stringify(r.listKind)},"apiVersion":${JSON.stringify(apiVersionOf(r))},"metadata":${JSON.stringify(listMeta)},"items":[`;
-  sendRaw(call.res, 200, head + page.items.join(',') + ']}', 'application/json');
+  await streamList(call, head, page.items);
+}
+
+/** Lists above this size are streamed in chunks rather than built as one string. */
+const LIST_CHUNK_BYTES = 1 << 20;
+
+/**
+ * Writes a JSON list as a chunked response, a megabyte at a time, waiting for the socket to
+ * drain in between: a LIST of 50,000 pods never becomes one 100 MB string, and encryption of
+ * one chunk overlaps with the client reading the previous one.
+ */
+async function streamList(call: ResourceCall, head: string, items: string[]): Promise<void> {
+  const res = call.res;
+  let size = head.length;
+  for (const it of items) size += it.length + 1;
+  if (size < LIST_CHUNK_BYTES) return sendRaw(res, 200, `${head}${items.join(',')}]}`, 'application/json');
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
+  let chunk = head;
+  for (let i = 0; i < items.length; i++) {
+    chunk += i === 0 ? items[i] : `,${items[i]}`;
+    if (chunk.length >= LIST_CHUNK_BYTES) {
+      if (!res.write(chunk)) await new Promise<void>((resolve) => { res.once('drain', resolve); res.once('close', resolve); });
+      if (res.destroyed) return;
+      chunk = '';
+    }
+  }
+  res.end(`${chunk}]}`);
 }
 
 async function readObjectBody(call: ResourceCall): Promise<unknown> {
