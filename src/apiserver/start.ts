@@ -23,6 +23,8 @@ export interface StartOptions {
   dataDir: string;
   port: number;
   bindAddress: string;
+  /** Background compaction period of the embedded store (kube-apiserver's --etcd-compaction-interval). */
+  compactionIntervalMs?: number;
   audit?: AuditLogOptions;
   /** Use this store instead of the embedded SQLite one (tests, the etcd backend). */
   store?: Store;
@@ -52,7 +54,7 @@ function ensureWritableDir(dir: string): void {
 export async function startApiServer(opts: StartOptions): Promise<ApiServerHandle> {
   ensureWritableDir(opts.dataDir);
   if (!opts.store) mkdirSync(join(opts.dataDir, 'db'), { recursive: true, mode: 0o700 });
-  const store = opts.store ?? openSqliteStore(join(opts.dataDir, 'db', 'state.db'), {});
+  const store = opts.store ?? openSqliteStore(join(opts.dataDir, 'db', 'state.db'), { compactIntervalMs: opts.compactionIntervalMs });
   const host = opts.bindAddress === '0.0.0.0' || opts.bindAddress === '::' ? '127.0.0.1' : opts.bindAddress;
   const pki = await ensurePki(opts.dataDir, { hosts: [opts.bindAddress, hostname()].filter((h) => h !== '0.0.0.0' && h !== '::') });
   const { auth, adminToken } = TokenAuthenticator.loadOrInit(opts.dataDir);

@@ -37,3 +37,17 @@ export function intFlag(name: string, value: string, min: number, max: number): 
   if (!Number.isInteger(n) || n < min || n > max) throw new CliError(`--${name} must be a whole number from ${min} to ${max}, got "${value}"`);
   return n;
 }
+
+/** A Go-style duration ('90s', '5m', '1h30m', '0') in milliseconds. */
+export function durationFlag(name: string, value: string): number {
+  if (value === '0') return 0;
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
+  let ms = 0;
+  let consumed = 0;
+  for (const m of value.matchAll(re)) {
+    ms += Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+    consumed += m[0].length;
+  }
+  if (consumed !== value.length || value === '') throw new CliError(`--${name} must be a duration like 30s, 5m or 1h, got "${value}"`);
+  return ms;
+}

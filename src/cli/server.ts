@@ -1,11 +1,12 @@
 // `skiff server`: the API server on the embedded SQLite store.
 import { startApiServer } from '../apiserver/start.ts';
-import { intFlag, parseFlags } from './flags.ts';
+import { durationFlag, intFlag, parseFlags } from './flags.ts';
 
 export const SERVER_FLAGS = {
   'data-dir': { type: 'string', default: '/var/lib/skiff', help: 'where the store, certificates, tokens and kubeconfig live' },
   port: { type: 'string', default: '6443', help: 'HTTPS port to serve on (0 picks a free one)' },
   'bind-address': { type: 'string', default: '127.0.0.1', help: 'address to serve on' },
+  'etcd-compaction-interval': { type: 'string', default: '5m', help: 'how often history is compacted, as kube-apiserver\'s flag (e.g. 30s, 5m; 0 turns it off)' },
   'audit-log-path': { type: 'string', default: '', help: "write audit.k8s.io/v1 events as JSON lines to this file ('-' for stdout)" },
   'audit-log-maxage': { type: 'string', default: '0', help: 'days to keep rotated audit files (0: no limit)' },
   'audit-log-maxbackup': { type: 'string', default: '0', help: 'rotated audit files to keep (0: no limit)' },
@@ -18,6 +19,7 @@ export async function runServer(args: string[]): Promise<void> {
     dataDir: f['data-dir'],
     port: intFlag('port', f.port, 0, 65535),
     bindAddress: f['bind-address'],
+    compactionIntervalMs: durationFlag('etcd-compaction-interval', f['etcd-compaction-interval']),
     audit: f['audit-log-path'] ? {
       path: f['audit-log-path'],
       maxAgeDays: intFlag('audit-log-maxage', f['audit-log-maxage'], 0, 1e6),

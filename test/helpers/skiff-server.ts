@@ -29,7 +29,8 @@ export interface TestServer {
 
 export async function startServer(opts: { dataDir?: string; port?: number; extraArgs?: string[]; timeoutMs?: number } = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'skiff-test-'));
-  const args = ['server', '--data-dir', dataDir, '--port', String(opts.port ?? 0), ...(opts.extraArgs ?? [])];
+  // '{dataDir}' in extraArgs stands for the data directory (e.g. for --audit-log-path).
+  const args = ['server', '--data-dir', dataDir, '--port', String(opts.port ?? 0), ...(opts.extraArgs ?? []).map((a) => a.replaceAll('{dataDir}', dataDir))];
   const proc = spawn(SKIFF, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
