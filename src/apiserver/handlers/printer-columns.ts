@@ -1,14 +1,6 @@
 // What a custom resource's CRD says about printing and scaling it.
+import type { PrinterColumn } from '../../api/tables/types.ts';
 import type { ResourceCall } from './context.ts';
-
-export interface PrinterColumn {
-  name: string;
-  type: string;
-  format?: string;
-  description?: string;
-  priority?: number;
-  jsonPath: string;
-}
 
 interface CrdVersion {
   name: string;
