@@ -78,11 +78,11 @@ export async function startApiServer(opts: StartOptions): Promise<ApiServerHandl
     bookmarkIntervalMs: opts.bookmarkIntervalMs,
     ready: () => crds.synced,
   });
-  await ensureSystemObjects(server.parts);
   await crds.start(server.parts);
   let port: number;
   try {
     port = await server.listen(opts.port, opts.bindAddress);
+    await ensureSystemObjects(server.parts, { serviceIp: allocator.apiServiceIp, address: host, port });
   } catch (e) {
     await crds.stop();
     await store.close();

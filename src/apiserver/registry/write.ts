@@ -98,7 +98,12 @@ export async function createObject(ctx: WriteContext, r: ResourceInfo, namespace
   await ensureNamespaceAccepts(ctx, r, meta.namespace ?? '');
   prepareForCreate(r, obj, ctx.now());
   admit(ctx, r, obj, undefined, opts);
-  if (ctx.admission.allocate) await ctx.admission.allocate(r, obj);
+  if (ctx.admission.allocate) {
+    // Answer AlreadyExists before allocating anything (a duplicate would otherwise fail on its clusterIP).
+    const { kv } = await ctx.store.get(storageKey(r, meta.namespace ?? '', meta.name!)).catch(storeError);
+    if (kv) throw errors.alreadyExists(r.group, r.plural, meta.name!);
+    await ctx.admission.allocate(r, obj);
+  }
   const tracked = opts.skipManagedFields ? obj : trackManagedFields(ctx, r, undefined, obj, opts.fieldManager, '');
   if (opts.dryRun) return tracked;
   const res = await ctx.store.create(storageKey(r, meta.namespace ?? '', meta.name!), encodeObject(tracked)).catch(storeError);
