@@ -20,7 +20,7 @@
 import type { KubeObject } from '../api/types.ts';
 import { Indexer, type IndexFunc, keyOf, NAMESPACE_INDEX, namespaceIndexFunc } from './cache.ts';
 import { ApiStatusError, isGone } from './errors.ts';
-import type { ResourceRef } from './resources.ts';
+import { apiVersionFor, type ResourceRef } from './resources.ts';
 import type { RestClient, WatchEvent } from './rest.ts';
 import { Backoff, sleep } from './wait.ts';
 
@@ -76,7 +76,7 @@ export class SharedInformer<T extends KubeObject = KubeObject> {
   /** Registers handlers; if the cache is already filled, they first get onAdd for every object. Returns an unregister function. */
   addEventHandler(handler: EventHandler<T>): () => void {
     this.handlers.add(handler);
-    if (this.synced) for (const obj of this.store.list()) this.call(handler, 'onAdd', () => handler.onAdd?.(obj, true));
+    if (this.synced) for (const obj of this.store.list()) this.call('onAdd', () => handler.onAdd?.(obj, true));
     return () => this.handlers.delete(handler);
   }
 
@@ -288,23 +288,25 @@ export class SharedInformer<T extends KubeObject = KubeObject> {
   }
 
   private own(obj: T): T {
+    // kube-apiserver leaves apiVersion/kind out of list items; handlers (and event recorders) want them.
+    if (!obj.kind && this.resource.kind) obj = { ...obj, apiVersion: apiVersionFor(this.resource), kind: this.resource.kind };
     return this.freeze ? deepFreeze(obj) : obj;
   }
 
   private emitAdd(obj: T, initial: boolean): void {
-    for (const h of this.handlers) this.call(h, 'onAdd', () => h.onAdd?.(obj, initial));
+    for (const h of this.handlers) this.call('onAdd', () => h.onAdd?.(obj, initial));
   }
 
   private emitUpdate(old: T, obj: T): void {
-    for (const h of this.handlers) this.call(h, 'onUpdate', () => h.onUpdate?.(old, obj));
+    for (const h of this.handlers) this.call('onUpdate', () => h.onUpdate?.(old, obj));
   }
 
   private emitDelete(obj: T, finalStateUnknown: boolean): void {
-    for (const h of this.handlers) this.call(h, 'onDelete', () => h.onDelete?.(obj, finalStateUnknown));
+    for (const h of this.handlers) this.call('onDelete', () => h.onDelete?.(obj, finalStateUnknown));
   }
 
   /** A throwing handler must not break the informer or the other handlers; it is reported. */
-  private call(_h: EventHandler<T>, what: string, fn: () => void): void {
+  private call(what: string, fn: () => void): void {
     try {
       fn();
     } catch (e) {

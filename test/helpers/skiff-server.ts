@@ -79,8 +79,10 @@ export async function startServer(opts: { dataDir?: string; port?: number; extra
       if (proc.exitCode !== null || proc.signalCode !== null) return;
       const exited = new Promise((r) => proc.once('exit', r));
       proc.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10000))]);
-      if (proc.exitCode === null) proc.kill('SIGKILL');
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 10000)))]);
+      clearTimeout(timer);
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
     },
     async kill9() {
       if (proc.exitCode !== null || proc.signalCode !== null) return;

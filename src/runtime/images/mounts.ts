@@ -1,0 +1,56 @@
+// overlayfs mounts of container root filesystems: the image's unpacked layers as lowerdirs,
+// a per-container upperdir/workdir. https://docs.kernel.org/filesystems/overlayfs.html
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** Mount points from /proc/self/mountinfo (field 5, with the kernel's octal escapes undone). */
+export async function mountPoints(): Promise<Set<string>> {
+  const text = await readFile('/proc/self/mountinfo', 'utf8');
+  const points = new Set<string>();
+  for (const line of text.split('\n')) {
+    const field = line.split(' ')[4];
+    if (field) points.add(field.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(parseInt(oct, 8))));
+  }
+  return points;
+}
+
+export async function isMountPoint(path: string): Promise<boolean> {
+  return (await mountPoints()).has(resolve(path));
+}
+
+export interface OverlaySpec {
+  /** Lowerdir names relative to layersDir, topmost first (overlayfs order). */
+  lower: string[];
+  layersDir: string;
+  upper: string;
+  work: string;
+  target: string;
+}
+
+/**
+ * Mounts an overlay. Lowerdirs are passed relative to layersDir (mount runs there), as containerd
+ * does, so many layers still fit in the one page the kernel allows for mount options.
+ */
+export async function mountOverlay(spec: OverlaySpec): Promise<void> {
+  const options = `lowerdir=${spec.lower.join(':')},upperdir=${resolve(spec.upper)},workdir=${resolve(spec.work)}`;
+  if (options.length >= 4096) throw new Error(`overlay mount options for ${spec.target} exceed a page (${spec.lower.length} layers)`);
+  try {
+    await run('mount', ['-t', 'overlay', 'overlay', '-o', options, resolve(spec.target)], { cwd: spec.layersDir });
+  } catch (err) {
+    const e = err as Error & { stderr?: string };
+    throw new Error(`mounting the overlay rootfs at ${spec.target} failed: ${e.stderr?.trim() || e.message}`);
+  }
+}
+
+export async function unmount(target: string): Promise<void> {
+  try {
+    await run('umount', [resolve(target)]);
+  } catch (err) {
+    const e = err as Error & { stderr?: string };
+    throw new Error(`unmounting ${target} failed: ${e.stderr?.trim() || e.message}`);
+  }
+}

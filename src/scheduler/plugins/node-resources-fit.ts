@@ -1,0 +1,69 @@
+// NodeResourcesFit: the pod's requests must fit in what the node's allocatable leaves after the
+// requests of the pods already there (filter); LeastAllocated prefers emptier nodes (score).
+// https://kubernetes.io/docs/concepts/scheduling-eviction/resource-bin-packing/
+import { type FilterPlugin, MAX_NODE_SCORE, type ScorePlugin, type Status } from '../framework.ts';
+import type { NodeInfo } from '../snapshot.ts';
+
+export const NAME = 'NodeResourcesFit';
+export const REASON_TOO_MANY_PODS = 'Too many pods';
+
+/**
+ * fitsRequest: one reason per short resource. A request larger than the node's whole allocatable
+ * cannot be helped by preemption (UnschedulableAndUnresolvable); running out of pod slots can.
+ */
+export const nodeResourcesFitFilter: FilterPlugin = {
+  name: NAME,
+  filter(cycle, node): Status | null {
+    const req = cycle.podInfo.requests;
+    const alloc = node.allocatable;
+    const used = node.requested;
+    let reasons: string[] | undefined;
+    let unresolvable = false;
+    const short = (reason: string, request: number, allocatable: number) => {
+      (reasons ??= []).push(reason);
+      if (request > allocatable) unresolvable = true;
+    };
+    if (node.pods.size + 1 > alloc.pods) (reasons ??= []).push(REASON_TOO_MANY_PODS);
+    if (req.milliCPU > 0 && req.milliCPU > alloc.milliCPU - used.milliCPU) short('Insufficient cpu', req.milliCPU, alloc.milliCPU);
+    if (req.memory > 0 && req.memory > alloc.memory - used.memory) short('Insufficient memory', req.memory, alloc.memory);
+    if (req.ephemeralStorage > 0 && req.ephemeralStorage > alloc.ephemeralStorage - used.ephemeralStorage) {
+      short('Insufficient ephemeral-storage', req.ephemeralStorage, alloc.ephemeralStorage);
+    }
+    if (req.scalar.size > 0) {
+      for (const [name, r] of req.scalar) {
+        const a = alloc.scalar.get(name) ?? 0;
+        if (r > 0 && r > a - (used.scalar.get(name) ?? 0)) short(`Insufficient ${name}`, r, a);
+      }
+    }
+    if (!reasons) return null;
+    return { code: unresolvable ? 'UnschedulableAndUnresolvable' : 'Unschedulable', reasons, plugin: NAME };
+  },
+};
+
+/** leastRequestedScore: the free share of a resource after placing the pod, 0..100. */
+function leastRequestedScore(requested: number, capacity: number): number {
+  if (capacity === 0 || requested > capacity) return 0;
+  return Math.trunc(((capacity - requested) * MAX_NODE_SCORE) / capacity);
+}
+
+/** LeastAllocated over cpu and memory, weight 1 each, on the requests with 100m / 200Mi defaults. */
+export const nodeResourcesFitScore: ScorePlugin = {
+  name: NAME,
+  weight: 1,
+  score(cycle, node: NodeInfo) {
+    const pod = cycle.podInfo.nonZero;
+    const cpuAlloc = node.allocatable.milliCPU;
+    const memAlloc = node.allocatable.memory;
+    let sum = 0;
+    let weights = 0;
+    if (cpuAlloc !== 0) {
+      sum += leastRequestedScore(node.nonZeroRequested.milliCPU + pod.milliCPU, cpuAlloc);
+      weights++;
+    }
+    if (memAlloc !== 0) {
+      sum += leastRequestedScore(node.nonZeroRequested.memory + pod.memory, memAlloc);
+      weights++;
+    }
+    return weights === 0 ? 0 : Math.trunc(sum / weights);
+  },
+};
