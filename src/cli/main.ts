@@ -1,9 +1,11 @@
 // `skiff <command>`: the one binary of every Skiff component.
 import { runServer } from './server.ts';
+import { runRuntime } from './runtime.ts';
 import { CliError } from './errors.ts';
 
 const COMMANDS: Record<string, { run: (args: string[]) => Promise<void>; help: string }> = {
   server: { run: runServer, help: 'run the API server (with its embedded store)' },
+  runtime: { run: runRuntime, help: 'run the CRI container runtime (runc + conmon) for kubelet' },
 };
 
 function usage(): string {

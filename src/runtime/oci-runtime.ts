@@ -1,0 +1,162 @@
+// runc (or another OCI runtime with runc's CLI) under conmon. conmon runs `runc create`, then
+// stays as the container's monitor: it copies the container's stdout/stderr into the CRI log
+// file and writes the exit code into the exit dir. We run start/kill/delete/exec/update.
+// conmon runs with --sync so it stays our child (we reap it: this machine's PID 1 does not), yet
+// in its own session, so containers outlive a restart of the runtime.
+import { spawn } from 'node:child_process';
+import { open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { run } from './command.ts';
+
+export interface RuncState {
+  id: string;
+  pid: number;
+  /** creating | created | running | paused | stopped */
+  status: string;
+}
+
+export interface LaunchOptions {
+  id: string;
+  bundle: string;
+  /** CRI log file ('' for none: conmon then logs nowhere). */
+  logPath: string;
+  exitDir: string;
+  socketDir: string;
+  /** Where conmon's own messages go. */
+  conmonLog: string;
+  tty: boolean;
+  stdin: boolean;
+  timeoutMs?: number;
+}
+
+export class OciRuntime {
+  readonly binary: string;
+  readonly stateRoot: string;
+  readonly conmon: string;
+
+  constructor(binary: string, stateRoot: string, conmon = '/usr/bin/conmon') {
+    this.binary = binary;
+    this.stateRoot = stateRoot;
+    this.conmon = conmon;
+  }
+
+  private runc(args: string[], timeoutMs = 30_000) {
+    return run(this.binary, [`--root=${this.stateRoot}`, ...args], { timeoutMs });
+  }
+
+  /** runc's view of the container, or undefined when runc does not know it. */
+  async state(id: string): Promise<RuncState | undefined> {
+    const r = await run(this.binary, [`--root=${this.stateRoot}`, 'state', id], { allowFailure: true });
+    if (r.code !== 0) {
+      if (/does not exist|not found/i.test(r.stderr.toString())) return undefined;
+      throw new Error(`${this.binary} state ${id} failed: ${r.stderr.toString().trim()}`);
+    }
+    const s = JSON.parse(r.stdout.toString()) as { id: string; pid: number; status: string };
+    return { id: s.id, pid: s.pid, status: s.status };
+  }
+
+  /**
+   * Starts conmon, which runs `runc create`; resolves with the container's and conmon's PIDs once
+   * the container exists, or rejects with what conmon and runc said.
+   */
+  async create(o: LaunchOptions): Promise<{ pid: number; conmonPid: number }> {
+    const pidFile = join(o.bundle, 'pidfile');
+    await rm(pidFile, { force: true });
+    const args = [
+      '-c', o.id, '-u', o.id, '-n', o.id, '-r', this.binary, `--runtime-arg=--root=${this.stateRoot}`,
+      '-b', o.bundle, '-p', pidFile, '-P', join(o.bundle, 'conmon.pid'),
+      '--exit-dir', o.exitDir, '--socket-dir-path', o.socketDir, '--sync',
+      ...(o.logPath ? ['-l', `k8s-file:${o.logPath}`] : ['-l', 'none:']),
+      ...(o.tty ? ['-t'] : []), ...(o.stdin ? ['-i'] : []),
+    ];
+    const log = await open(o.conmonLog, 'a');
+    const child = spawn(this.conmon, args, { detached: true, stdio: ['ignore', log.fd, log.fd], cwd: o.bundle });
+    await log.close();
+    let exited: number | null | undefined;
+    const done = new Promise<void>((resolve) => {
+      child.once('exit', (code) => { exited = code; resolve(); });
+      child.once('error', () => { exited = -1; resolve(); });
+    });
+    const conmonPid = child.pid ?? 0;
+    // Node reaps conmon when it ends; we don't keep the loop alive for it.
+    child.unref();
+    const deadline = Date.now() + (o.timeoutMs ?? 30_000);
+    for (;;) {
+      const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
+      if (pid > 0) return { pid, conmonPid };
+      if (exited !== undefined) {
+        const said = (await readFile(o.conmonLog, 'utf8').catch(() => '')).trim().split('\n').slice(-5).join('\n');
+        throw new Error(`creating container ${o.id} failed (conmon exited with ${exited}): ${said}`);
+      }
+      if (Date.now() > deadline) {
+        if (conmonPid) process.kill(conmonPid, 'SIGKILL');
+        throw new Error(`creating container ${o.id} did not finish within ${o.timeoutMs ?? 30_000} ms`);
+      }
+      await Promise.race([done, sleep(25)]);
+    }
+  }
+
+  async start(id: string): Promise<void> {
+    await this.runc(['start', id]);
+  }
+
+  /** Sends signal to the container's init (all its processes with all=true). */
+  async kill(id: string, signal: string, all = false): Promise<void> {
+    const r = await run(this.binary, [`--root=${this.stateRoot}`, 'kill', ...(all ? ['--all'] : []), id, signal], { allowFailure: true });
+    if (r.code !== 0 && !/not running|process already finished|does not exist|no such process/i.test(r.stderr.toString())) {
+      throw new Error(`${this.binary} kill ${id} ${signal} failed: ${r.stderr.toString().trim()}`);
+    }
+  }
+
+  async delete(id: string): Promise<void> {
+    const r = await run(this.binary, [`--root=${this.stateRoot}`, 'delete', '--force', id], { allowFailure: true });
+    if (r.code !== 0 && !/does not exist|not found/i.test(r.stderr.toString())) {
+      throw new Error(`${this.binary} delete ${id} failed: ${r.stderr.toString().trim()}`);
+    }
+  }
+
+  /** Runs cmd in the container and captures its output; on timeout kills it (exit code -1). */
+  async exec(id: string, cmd: string[], timeoutMs: number, pidFile: string): Promise<{ stdout: Buffer; stderr: Buffer; code: number; timedOut: boolean }> {
+    await rm(pidFile, { force: true });
+    const r = await run(this.binary, [`--root=${this.stateRoot}`, 'exec', '--pid-file', pidFile, id, ...cmd], {
+      allowFailure: true, timeoutMs: timeoutMs > 0 ? timeoutMs : 24 * 3600_000,
+    });
+    if (r.timedOut) {
+      // runc was killed; the process it started lives on in the container unless we end it.
+      const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
+      if (pid > 0) {
+        try { process.kill(pid, 'SIGKILL'); } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+        }
+      }
+    }
+    await rm(pidFile, { force: true });
+    return r;
+  }
+
+  async update(id: string, resources: Record<string, unknown>): Promise<void> {
+    const file = join(this.stateRoot, `${id}.update.json`);
+    await writeFile(file, JSON.stringify(resources));
+    try {
+      await this.runc(['update', '--resources', file, id]);
+    } finally {
+      await rm(file, { force: true });
+    }
+  }
+}
+
+/** The exit code conmon recorded for id, with the time it was written; undefined while none. */
+export async function readExitFile(exitDir: string, id: string): Promise<{ code: number; at: number } | undefined> {
+  const path = join(exitDir, id);
+  const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  });
+  if (text === undefined || text.trim() === '') return undefined;
+  const st = await stat(path);
+  return { code: Number(text.trim()), at: Math.round(st.mtimeMs * 1e6) };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
