@@ -18,6 +18,8 @@ import { ResourceTable } from './resources.ts';
 import { ApiServer } from './server.ts';
 import { ensureSystemObjects } from './system-objects.ts';
 import { storagePrefix } from './registry/codec.ts';
+import { RestClient } from '../client/rest.ts';
+import { type ControllerManager, startControllerManager } from '../controllers/manager.ts';
 
 export interface StartOptions {
   dataDir: string;
@@ -29,7 +31,18 @@ export interface StartOptions {
   /** Use this store instead of the embedded SQLite one (tests, the etcd backend). */
   store?: Store;
   bookmarkIntervalMs?: number;
+  /**
+   * Controllers to run in-process against this server, as kube-controller-manager's --controllers
+   * ('*', 'name', '-name'); default SERVER_CONTROLLERS; false when an external controller manager runs them.
+   */
+  controllers?: false | '*' | readonly string[];
 }
+
+/**
+ * The in-process default: every controller but the root-ca-cert-publisher, whose kube-root-ca.crt
+ * ConfigMap in every namespace would show up in what clients list and watch there.
+ */
+export const SERVER_CONTROLLERS: readonly string[] = ['*'];
 
 export interface ApiServerHandle {
   url: string;
@@ -95,13 +108,50 @@ export async function startApiServer(opts: StartOptions): Promise<ApiServerHandl
   const url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const kubeconfigPath = join(opts.dataDir, 'kubeconfig');
   await writeKubeconfig(kubeconfigPath, { server: url, caPem: pki.caCertPem, token: adminToken, user: 'skiff-admin', cluster: 'skiff', context: 'skiff' });
+  // The controllers talk to this server over HTTPS like any client; an external
+  // `skiff controller-manager` replaces them when started with --disable-controllers.
+  let controllerClient: RestClient | undefined;
+  let controllerManager: ControllerManager | undefined;
+  if (opts.controllers !== false) {
+    controllerClient = new RestClient({ server: url, token: adminToken, ca: pki.caCertPem }, { userAgent: 'skiff-controller-manager' });
+    try {
+      controllerManager = await startControllerManager({ client: controllerClient, controllers: opts.controllers ?? SERVER_CONTROLLERS });
+    } catch (e) {
+      await controllerClient.close();
+      await server.close();
+      await crds.stop();
+      await store.close();
+      throw new CliError(`controllers: ${(e as Error).message}`);
+    }
+    // Let their first pass (default ServiceAccounts, ...) land before we report ready, so
+    // clients starting right away find a settled cluster.
+    await controllerManager.waitForSync(5000);
+    await storeSettled(store, 300, 5000);
+  }
   return {
     url, port, adminToken, kubeconfigPath, caCertPem: pki.caCertPem, server, store,
     async close() {
+      await controllerManager?.stop();
+      await controllerClient?.close();
       await server.close();
       await crds.stop();
       await audit?.close();
       await store.close();
     },
   };
+}
+
+/** Resolves once the store's revision has not changed for quietMs (or after timeoutMs). */
+async function storeSettled(store: Store, quietMs: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let rev = await store.currentRevision();
+  let since = Date.now();
+  while (Date.now() - since < quietMs && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    const now = await store.currentRevision();
+    if (now !== rev) {
+      rev = now;
+      since = Date.now();
+    }
+  }
 }

@@ -1,5 +1,8 @@
 // `skiff server`: the API server on the embedded SQLite store.
-import { startApiServer } from '../apiserver/start.ts';
+import { SERVER_CONTROLLERS, startApiServer } from '../apiserver/start.ts';
+import { CONTROLLERS } from '../controllers/index.ts';
+import { selectControllers } from '../controllers/manager.ts';
+import { CliError } from './errors.ts';
 import { durationFlag, intFlag, parseFlags } from './flags.ts';
 
 export const SERVER_FLAGS = {
@@ -11,14 +14,23 @@ export const SERVER_FLAGS = {
   'audit-log-maxage': { type: 'string', default: '0', help: 'days to keep rotated audit files (0: no limit)' },
   'audit-log-maxbackup': { type: 'string', default: '0', help: 'rotated audit files to keep (0: no limit)' },
   'audit-log-maxsize': { type: 'string', default: '0', help: 'megabytes an audit file may reach before it is rotated (0: never)' },
+  controllers: { type: 'string', default: SERVER_CONTROLLERS.join(','), help: "controllers to run in-process: '*' for all, NAME to add one, -NAME to leave one out (comma-separated)" },
+  'disable-controllers': { type: 'boolean', default: false, help: 'run no controllers in-process (when a separate `skiff controller-manager` runs them)' },
 } as const;
 
 export async function runServer(args: string[]): Promise<void> {
   const f = parseFlags('server', 'Runs the Skiff API server on the embedded SQLite store.', SERVER_FLAGS, args);
+  const controllers = f.controllers.split(',').map((c) => c.trim()).filter(Boolean);
+  try {
+    selectControllers(CONTROLLERS, controllers);
+  } catch (e) {
+    throw new CliError(`--controllers: ${(e as Error).message}`);
+  }
   const handle = await startApiServer({
     dataDir: f['data-dir'],
     port: intFlag('port', f.port, 0, 65535),
     bindAddress: f['bind-address'],
+    controllers: f['disable-controllers'] ? false : controllers,
     compactionIntervalMs: durationFlag('etcd-compaction-interval', f['etcd-compaction-interval']),
     audit: f['audit-log-path'] ? {
       path: f['audit-log-path'],

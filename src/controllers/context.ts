@@ -1,0 +1,49 @@
+// What every controller gets, and the one shape every controller file exports.
+// A controller file is `src/controllers/<name>.ts` exporting `definition`; the
+// manager (manager.ts) starts every definition listed in index.ts.
+import type { RestClient } from '../client/rest.ts';
+import type { SharedInformerFactory } from '../client/informer-factory.ts';
+import type { EventRecorder } from '../client/events.ts';
+
+export interface ControllerOptions {
+  /** Cluster pod CIDR split into per-node ranges (kube-controller-manager --cluster-cidr). */
+  clusterCidr: string;
+  /** Size of each node's range (--node-cidr-mask-size). */
+  nodeCidrMaskSize: number;
+  /** A node whose Lease is not renewed for this long becomes Ready=Unknown (--node-monitor-grace-period, 40 s). */
+  nodeMonitorGracePeriodMs: number;
+  /** Default tolerationSeconds for not-ready/unreachable taints (300 s) — admission fills it into pods. */
+  defaultTolerationSeconds: number;
+  /** Periodic resync of informers. */
+  resyncPeriodMs: number;
+}
+
+export const DEFAULT_CONTROLLER_OPTIONS: ControllerOptions = {
+  clusterCidr: '10.42.0.0/16',
+  nodeCidrMaskSize: 24,
+  nodeMonitorGracePeriodMs: 40_000,
+  defaultTolerationSeconds: 300,
+  resyncPeriodMs: 10 * 60_000,
+};
+
+export interface ControllerContext {
+  client: RestClient;
+  /** Shared informers: controllers share one informer per resource and selection. */
+  informers: SharedInformerFactory;
+  /** An event recorder reporting as `component` (e.g. 'deployment-controller'). */
+  recorder(component: string): EventRecorder;
+  options: ControllerOptions;
+  log(message: string): void;
+}
+
+/** A running controller (src/client/controller.ts's Controller fits). */
+export interface RunningController {
+  run(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface ControllerDefinition {
+  /** As kube-controller-manager names it: 'deployment', 'replicaset', 'namespace', 'garbage-collector', ... */
+  name: string;
+  start(ctx: ControllerContext): RunningController;
+}
