@@ -17,7 +17,7 @@ describe('Controller', () => {
   let s: TestServer;
   let c: RestClient;
   before(async () => {
-    s = await startServer();
+    s = await startServer({ extraArgs: ['--disable-controllers'] }); // these tests run their own components
     c = RestClient.fromKubeconfig(s.kubeconfig);
     await c.create(R.namespaces, { metadata: { name: 'ctl' } });
   });

@@ -15,7 +15,7 @@ describe('EventRecorder', () => {
   let cm: ConfigMap;
   const ns = 'ev';
   before(async () => {
-    s = await startServer();
+    s = await startServer({ extraArgs: ['--disable-controllers'] }); // these tests run their own components
     c = RestClient.fromKubeconfig(s.kubeconfig);
     await c.create(R.namespaces, { metadata: { name: ns } });
     cm = await c.create<ConfigMap>(R.configmaps, { metadata: { name: 'target', namespace: ns } });

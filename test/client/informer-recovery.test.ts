@@ -23,7 +23,7 @@ describe('SharedInformer recovery', () => {
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'skiff-client-recovery-'));
     port = await freePort();
-    s = await startServer({ dataDir, port, extraArgs: ['--etcd-compaction-interval', '1s'] });
+    s = await startServer({ dataDir, port, extraArgs: ['--etcd-compaction-interval', '1s', '--disable-controllers'] });
     c = RestClient.fromKubeconfig(s.kubeconfig);
     for (const ns of ['gone', 'filler', 'restart']) await c.create(R.namespaces, { metadata: { name: ns } });
   });
@@ -99,7 +99,7 @@ describe('SharedInformer recovery', () => {
     assert.equal(await informer.waitForSync(10000), true);
 
     await stopServer(s);
-    s = await startServer({ dataDir, port, extraArgs: ['--etcd-compaction-interval', '1s'] });
+    s = await startServer({ dataDir, port, extraArgs: ['--etcd-compaction-interval', '1s', '--disable-controllers'] });
     await c.patch(R.configmaps, 'r-1', { data: { v: '1' } }, { namespace: ns });
     await c.delete(R.configmaps, 'r-2', { namespace: ns });
     await c.create(R.configmaps, { metadata: { name: 'r-new', namespace: ns } });

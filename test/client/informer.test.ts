@@ -16,7 +16,7 @@ describe('SharedInformer', () => {
   let c: RestClient;
   const informers: { stop(): Promise<void> }[] = [];
   before(async () => {
-    s = await startServer();
+    s = await startServer({ extraArgs: ['--disable-controllers'] }); // these tests run their own components
     c = RestClient.fromKubeconfig(s.kubeconfig);
     for (const ns of ['burst', 'idx', 'resync', 'shared']) await c.create(R.namespaces, { metadata: { name: ns } });
   });

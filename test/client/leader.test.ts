@@ -16,7 +16,7 @@ describe('LeaderElector', () => {
   const ns = 'kube-system';
   const electors: LeaderElector[] = [];
   before(async () => {
-    s = await startServer();
+    s = await startServer({ extraArgs: ['--disable-controllers'] }); // these tests run their own components
     c = RestClient.fromKubeconfig(s.kubeconfig);
     try {
       await c.create(R.namespaces, { metadata: { name: ns } });

@@ -16,7 +16,7 @@ describe('RestClient', () => {
   let c: RestClient;
   const ns = 'rest';
   before(async () => {
-    s = await startServer();
+    s = await startServer({ extraArgs: ['--disable-controllers'] }); // these tests run their own components
     c = RestClient.fromKubeconfig(s.kubeconfig);
     await c.create(R.namespaces, { metadata: { name: ns } });
   });

@@ -17,7 +17,7 @@ describe('skiff scheduler', () => {
   let out = '';
 
   before(async () => {
-    s = await startServer();
+    s = await startServer({ extraArgs: ['--disable-controllers'] }); // these tests run their own components
     c = RestClient.fromKubeconfig(s.kubeconfig);
   });
   after(async () => {

@@ -17,7 +17,7 @@ describe('scheduler preemption', () => {
   const getPod = (name: string) => c.get<Pod>(R.pods, name, { namespace: ns });
 
   before(async () => {
-    s = await startServer();
+    s = await startServer({ extraArgs: ['--disable-controllers'] }); // these tests run their own components
     c = RestClient.fromKubeconfig(s.kubeconfig);
     await c.create(R.namespaces, { metadata: { name: ns } });
     await c.create(R.priorityclasses, { metadata: { name: 'high' }, value: 1000, description: 'for the test' });

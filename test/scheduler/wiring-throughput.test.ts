@@ -23,7 +23,7 @@ describe('scheduler throughput', () => {
   const ns = 'load';
 
   before(async () => {
-    s = await startServer();
+    s = await startServer({ extraArgs: ['--disable-controllers'] }); // these tests run their own components
     c = RestClient.fromKubeconfig(s.kubeconfig);
     await c.create(R.namespaces, { metadata: { name: ns } });
     for (let i = 0; i < NODES; i += 20) {

@@ -18,7 +18,7 @@ describe('scheduler wiring', () => {
   const boundNode = async (name: string) => (await getPod(name)).spec?.nodeName;
 
   before(async () => {
-    s = await startServer();
+    s = await startServer({ extraArgs: ['--disable-controllers'] }); // these tests run their own components
     c = RestClient.fromKubeconfig(s.kubeconfig);
     await c.create(R.namespaces, { metadata: { name: ns } });
     await createNode(c, 'small', { cpu: '1', memory: '2Gi' });
