@@ -13,6 +13,7 @@ import { definition as nodeLifecycle } from './node-lifecycle.ts';
 import { definition as replicaset } from './replicaset.ts';
 import { definition as scheduler } from './scheduler.ts';
 import { definition as serviceaccount, rootCaCertPublisher } from './serviceaccount.ts';
+import { definition as statefulset } from './statefulset.ts';
 import { definition as ttlAfterFinished } from './ttl-after-finished.ts';
 
 export const CONTROLLERS: readonly ControllerDefinition[] = [
@@ -24,6 +25,7 @@ export const CONTROLLERS: readonly ControllerDefinition[] = [
   nodeLifecycle,
   replicaset,
   deployment,
+  statefulset,
   job,
   ttlAfterFinished,
   cronjob,
