@@ -2,6 +2,7 @@
 // an import and an entry in CONTROLLERS.
 import type { ControllerDefinition } from './context.ts';
 import { definition as cronjob } from './cronjob.ts';
+import { definition as daemonset } from './daemonset.ts';
 import { definition as deployment } from './deployment.ts';
 import { definition as endpoint } from './endpoints.ts';
 import { definition as endpointslice } from './endpointslice.ts';
@@ -26,6 +27,7 @@ export const CONTROLLERS: readonly ControllerDefinition[] = [
   replicaset,
   deployment,
   statefulset,
+  daemonset,
   job,
   ttlAfterFinished,
   cronjob,
