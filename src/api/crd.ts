@@ -11,6 +11,7 @@ import type { ResourceInfo, StatusCause } from './types.ts';
 import type { Schema } from './schema/types.ts';
 import { checkStructural, unsupportedSchemaFeatures } from './schema/structural/index.ts';
 import { required } from './schema/structural/errors.ts';
+import { rfc3339 } from './time.ts';
 
 // The verbs kube-apiserver lists in discovery for every custom resource, in its order.
 const CUSTOM_RESOURCE_VERBS = ['delete', 'deletecollection', 'get', 'list', 'patch', 'create', 'update', 'watch'];
@@ -136,10 +137,6 @@ function condition(
   return { type: c.type, status: c.status, lastTransitionTime, reason: c.reason, message: c.message };
 }
 
-function rfc3339(now: Date | string): string {
-  const d = typeof now === 'string' ? new Date(now) : now;
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
 
 /**
  * The status kube-apiserver's naming and establishing controllers converge

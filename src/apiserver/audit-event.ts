@@ -4,6 +4,7 @@ import type { AuditEvent } from './audit.ts';
 import type { UserInfo } from './auth.ts';
 import type { ResourceCall } from './handlers/context.ts';
 import type { RequestInfo } from './request-info.ts';
+import { microTime } from '../api/time.ts';
 
 export function auditEventFor(req: IncomingMessage, info: RequestInfo | undefined, user: UserInfo, call: ResourceCall | undefined,
   code: number, receivedAt: Date, auditID: string): AuditEvent {
@@ -19,8 +20,8 @@ export function auditEventFor(req: IncomingMessage, info: RequestInfo | undefine
     sourceIPs: [req.socket.remoteAddress ?? ''],
     userAgent: String(req.headers['user-agent'] ?? ''),
     responseStatus: { metadata: {}, code },
-    requestReceivedTimestamp: receivedAt.toISOString().replace('Z', '000Z'),
-    stageTimestamp: new Date().toISOString().replace('Z', '000Z'),
+    requestReceivedTimestamp: microTime(receivedAt),
+    stageTimestamp: microTime(),
   } as AuditEvent;
   if (info?.kind === 'resource') {
     ev.objectRef = {

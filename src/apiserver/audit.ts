@@ -77,10 +77,7 @@ export interface AuditLogOptions {
 const LEVELS: AuditLevel[] = ['None', 'Metadata', 'Request', 'RequestResponse'];
 const MEGABYTE = 1024 * 1024;
 
-/** The JSON form of metav1.MicroTime: RFC 3339 with six fractional digits (JS dates have milliseconds). */
-export function microTime(date: Date = new Date()): string {
-  return `${date.toISOString().slice(0, 23)}000Z`;
-}
+export { microTime } from '../api/time.ts';
 
 export function newAuditID(): string {
   return randomUUID();

@@ -13,6 +13,7 @@ import type { KubeObject } from '../api/types.ts';
 import { isAlreadyExists, isNotFound } from './errors.ts';
 import { R } from './resources.ts';
 import type { RestClient } from './rest.ts';
+import { rfc3339 } from '../api/time.ts';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -57,7 +58,7 @@ export class EventRecorder {
     }
     const ref = referenceTo(obj);
     const key = [this.opts.component, this.opts.host ?? '', ref.apiVersion, ref.kind, ref.namespace ?? '', ref.name, ref.uid ?? '', type, reason, message].join('\u0000');
-    const now = timestamp();
+    const now = rfc3339();
     let c = this.seen.get(key);
     if (c) {
       this.seen.delete(key); // refresh its LRU position
@@ -151,10 +152,6 @@ export function referenceTo(obj: KubeObject): ObjectReference & { name: string; 
   };
 }
 
-/** RFC 3339 at second precision: Event's firstTimestamp/lastTimestamp are metav1.Time. */
-function timestamp(): string {
-  return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-}
 
 let lastSuffix = 0n;
 function uniqueSuffix(): string {

@@ -10,6 +10,7 @@ import { isConflict, isNotFound } from './errors.ts';
 import { R } from './resources.ts';
 import type { RestClient } from './rest.ts';
 import { jitter, sleep } from './wait.ts';
+import { microTime } from '../api/time.ts';
 
 export interface LeaderElectionConfig {
   client: RestClient;
@@ -167,7 +168,4 @@ export class LeaderElector {
   }
 }
 
-/** metav1.MicroTime: RFC 3339 with microseconds. */
-function microTime(): string {
-  return new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-}
+

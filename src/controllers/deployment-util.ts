@@ -4,6 +4,7 @@
 // https://kubernetes.io/docs/concepts/workloads/controllers/deployment/
 import type { Deployment, DeploymentCondition, DeploymentStatus, ReplicaSet } from 'kubernetes-types/apps/v1.d.ts';
 import type { PodTemplateSpec } from 'kubernetes-types/core/v1.d.ts';
+import { rfc3339 } from '../api/time.ts';
 
 export const POD_TEMPLATE_HASH_LABEL = 'pod-template-hash';
 export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
@@ -231,12 +232,8 @@ export function deploymentComplete(d: Deployment, s: DeploymentStatus): boolean 
 export const hasProgressDeadline = (d: Deployment) =>
   d.spec?.progressDeadlineSeconds !== undefined && d.spec.progressDeadlineSeconds !== MAX_INT32;
 
-export function nowTime(ms = Date.now()): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
 export function newCondition(type: string, status: string, reason: string, message: string): DeploymentCondition {
-  const now = nowTime();
+  const now = rfc3339();
   return { type, status, reason, message, lastUpdateTime: now, lastTransitionTime: now };
 }
 

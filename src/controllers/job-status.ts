@@ -107,7 +107,3 @@ export function backoffRemainingMs(rec: BackoffRecord | undefined, b: PodBackoff
   const delay = Math.min(b.baseMs * 2 ** (rec.failuresAfterLastSuccess - 1), b.maxMs);
   return Math.max(0, rec.lastFailureTime + delay - now);
 }
-
-export function rfc3339(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
-}

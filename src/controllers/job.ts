@@ -27,8 +27,9 @@ import {
 } from './job-pods.ts';
 import {
   type BackoffRecord, countReleasedPods, DEFAULT_POD_BACKOFF, ensureCondition, findCondition, hasTrueCondition, isJobFinished,
-  newCondition, nextBackoffRecord, type PodBackoff, rfc3339, uncountedCount,
+  newCondition, nextBackoffRecord, type PodBackoff, uncountedCount,
 } from './job-status.ts';
+import { rfc3339 } from '../api/time.ts';
 
 /** Index of pods by the key ("namespace/name") of the Job controlling them. */
 export const PODS_BY_JOB_INDEX = 'job-controller:job-key';

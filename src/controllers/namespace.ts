@@ -12,6 +12,7 @@ import type { APIGroupList, APIResourceList } from 'kubernetes-types/meta/v1.d.t
 import type { KubeObject } from '../api/types.ts';
 import { Controller, isConflict, isNotFound, R, type ResourceRef, type RestClient, resourcePath } from '../client/index.ts';
 import type { ControllerContext, ControllerDefinition } from './context.ts';
+import { rfc3339 } from '../api/time.ts';
 
 /** A resource as discovery lists it: where it is, its kind and what can be done to it. */
 export interface ApiResource extends ResourceRef {
@@ -198,7 +199,7 @@ function deletionConditions(discovery: Discovery, c: ContentResult): Omit<Namesp
 
 /** Writes the conditions through the status subresource when they changed; returns the namespace as stored. */
 async function updateConditions(client: RestClient, ns: Namespace, discovery: Discovery, content: ContentResult): Promise<Namespace> {
-  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const now = rfc3339();
   const old = ns.status?.conditions ?? [];
   const desired = deletionConditions(discovery, content);
   let changed = false;

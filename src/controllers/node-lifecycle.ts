@@ -23,6 +23,7 @@ import { isConflict, isNotFound } from '../client/errors.ts';
 import type { SharedInformer } from '../client/informer.ts';
 import { R } from '../client/resources.ts';
 import type { ControllerContext, ControllerDefinition, RunningController } from './context.ts';
+import { rfc3339 } from '../api/time.ts';
 
 export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
 export const TAINT_UNREACHABLE = 'node.kubernetes.io/unreachable';
@@ -34,9 +35,6 @@ const MANAGED_TAINTS = new Set([TAINT_UNREACHABLE, TAINT_NOT_READY, 'node.kubern
   'node.kubernetes.io/unschedulable']);
 const POD_NODE_INDEX = 'node-lifecycle:spec.nodeName';
 
-function rfc3339(d = new Date()): string {
-  return d.toISOString().replace(/\.\d+Z$/, 'Z');
-}
 
 function condition(node: Node, type: string): NodeCondition | undefined {
   return node.status?.conditions?.find((c) => c.type === type);

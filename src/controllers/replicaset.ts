@@ -18,6 +18,7 @@ import { ControllerExpectations } from './controller-expectations.ts';
 import {
   isPodActive, isPodAvailable, isPodReady, msUntilAvailable, podFromTemplate, podsToDelete, SLOW_START_INITIAL_BATCH, slowStartBatch,
 } from './pod-control.ts';
+import { rfc3339 } from '../api/time.ts';
 
 /** At most this many pods are created or deleted per sync (kube's BurstReplicas). */
 export const BURST_REPLICAS = 500;
@@ -227,7 +228,7 @@ export function calculateStatus(rs: ReplicaSet, pods: Pod[], manageError: Error 
   if (manageError && !failure) {
     conditions.push({
       type: 'ReplicaFailure', status: 'True', reason: diff < 0 ? 'FailedCreate' : 'FailedDelete',
-      message: manageError.message, lastTransitionTime: new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      message: manageError.message, lastTransitionTime: rfc3339(now),
     });
   } else if (!manageError && failure) {
     conditions = conditions.filter((c) => c.type !== 'ReplicaFailure');

@@ -14,6 +14,7 @@ import { R } from '../client/resources.ts';
 import type { RestClient } from '../client/rest.ts';
 import type { Limiter } from './limit.ts';
 import { statusPatch } from './node.ts';
+import { microTime } from '../api/time.ts';
 
 export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
 
@@ -30,10 +31,6 @@ export interface HeartbeatOptions {
   log(message: string): void;
 }
 
-/** metav1.MicroTime: RFC 3339 with microseconds. */
-export function microTime(d = new Date()): string {
-  return d.toISOString().replace(/Z$/, '000Z');
-}
 
 export function leaseFor(node: Node, durationSeconds: number): Lease {
   const name = node.metadata!.name!;

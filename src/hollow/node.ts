@@ -4,6 +4,7 @@
 // https://kubernetes.io/docs/reference/node/node-status/
 import type { Node, NodeCondition, NodeStatus } from 'kubernetes-types/core/v1.d.ts';
 import { formatIpv4, parseIpv4 } from './cidr.ts';
+import { rfc3339 } from '../api/time.ts';
 
 export const KUBELET_VERSION = 'v1.32.0-skiff';
 /** Set on every hollow node, so tools (and people) can tell them from real ones. */
@@ -71,7 +72,7 @@ const HEALTHY: [type: string, status: string, reason: string, message: string][]
  * current ones when the status does not change (it marks changes, not posts).
  */
 export function healthyConditions(now: Date, current: NodeCondition[] | undefined): NodeCondition[] {
-  const t = now.toISOString().replace(/\.\d+Z$/, 'Z');
+  const t = rfc3339(now);
   return HEALTHY.map(([type, status, reason, message]) => {
     const old = current?.find((c) => c.type === type);
     const lastTransitionTime = old && old.status === status && old.lastTransitionTime ? old.lastTransitionTime : t;

@@ -4,10 +4,8 @@
 // https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/
 import { createHash } from 'node:crypto';
 import type { ContainerStatus, Pod, PodCondition, PodStatus } from 'kubernetes-types/core/v1.d.ts';
+import { rfc3339 } from '../api/time.ts';
 
-function seconds(d: Date): string {
-  return d.toISOString().replace(/\.\d+Z$/, 'Z');
-}
 
 function hash(s: string): string {
   return createHash('sha256').update(s).digest('hex');
@@ -31,7 +29,7 @@ function containerId(pod: Pod, name: string): string {
 
 /** pod's conditions with ours set (keeping lastTransitionTime where the status stays) and others' kept. */
 function withConditions(pod: Pod, now: Date, set: Record<string, [status: string, reason?: string]>): PodCondition[] {
-  const t = seconds(now);
+  const t = rfc3339(now);
   const current = pod.status?.conditions ?? [];
   const out: PodCondition[] = current.filter((c) => !(c.type in set));
   for (const [type, [status, reason]] of Object.entries(set)) {
@@ -46,7 +44,7 @@ function withConditions(pod: Pod, now: Date, set: Record<string, [status: string
 
 /** Status of a pod whose containers all run and are ready. */
 export function runningStatus(pod: Pod, now: Date, hostIP: string, podIP: string): PodStatus {
-  const t = seconds(now);
+  const t = rfc3339(now);
   const initStatuses: ContainerStatus[] = (pod.spec?.initContainers ?? []).map((c) => ({
     name: c.name, image: c.image ?? '', imageID: fakeImageId(c.image ?? ''), containerID: containerId(pod, c.name),
     ready: true, started: false, restartCount: 0,
@@ -70,7 +68,7 @@ export function runningStatus(pod: Pod, now: Date, hostIP: string, podIP: string
 
 /** Status of a pod whose containers all exited 0 (a finished Job pod). */
 export function succeededStatus(pod: Pod, now: Date): PodStatus {
-  const t = seconds(now);
+  const t = rfc3339(now);
   const statuses: ContainerStatus[] = (pod.spec?.containers ?? []).map((c) => {
     const old = pod.status?.containerStatuses?.find((s) => s.name === c.name);
     const startedAt = old?.state?.running?.startedAt ?? pod.status?.startTime ?? t;

@@ -8,6 +8,7 @@ import type { EventRecorder } from '../client/events.ts';
 import { R } from '../client/resources.ts';
 import type { RestClient } from '../client/rest.ts';
 import { podKey } from './pod-info.ts';
+import { rfc3339 } from '../api/time.ts';
 
 export async function evictVictims(
   client: RestClient, recorder: EventRecorder, schedulerName: string, preemptor: Pod, nodeName: string, victims: Pod[],
@@ -21,7 +22,7 @@ export async function evictVictims(
       const condition = {
         type: 'DisruptionTarget', status: 'True', reason: 'PreemptionByScheduler',
         message: `${schedulerName}: preempting to accommodate a higher priority pod`,
-        lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+        lastTransitionTime: rfc3339(),
       };
       await client.patch(R.pods, name, { status: { conditions: [condition] } }, { namespace: ns, subresource: 'status', type: 'strategic' });
       await client.delete(R.pods, name, { namespace: ns, preconditions: victim.metadata?.uid ? { uid: victim.metadata.uid } : undefined });

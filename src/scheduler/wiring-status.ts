@@ -7,6 +7,7 @@ import { isNotFound } from '../client/errors.ts';
 import { R } from '../client/resources.ts';
 import type { RestClient } from '../client/rest.ts';
 import { podKey } from './pod-info.ts';
+import { rfc3339 } from '../api/time.ts';
 
 export interface ScheduledCondition {
   status: 'True' | 'False';
@@ -20,10 +21,6 @@ interface PendingWrite {
   patch: { status: Record<string, unknown> };
 }
 
-/** metav1.Time: RFC 3339 at second precision. */
-function now(): string {
-  return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-}
 
 /**
  * The status patch that sets the PodScheduled condition (and nominatedNodeName), or undefined when
@@ -37,7 +34,7 @@ export function podScheduledPatch(pod: Pod, c: ScheduledCondition, nominatedNode
   const condition: PodCondition = {
     type: 'PodScheduled', status: c.status, reason: c.reason, message: c.message,
     // The transition time moves only when the status does.
-    lastTransitionTime: current && current.status === c.status && current.lastTransitionTime ? current.lastTransitionTime : now(),
+    lastTransitionTime: current && current.status === c.status && current.lastTransitionTime ? current.lastTransitionTime : rfc3339(),
   };
   const status: Record<string, unknown> = { conditions: [{ ...condition, lastProbeTime: null }] };
   if (nominationChanges) status.nominatedNodeName = nominatedNodeName || null;

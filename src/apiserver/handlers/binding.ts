@@ -5,7 +5,7 @@ import type { KubeObject } from '../../api/types.ts';
 import { errors } from '../errors.ts';
 import { decodeBody, readBody, sendJson } from '../http.ts';
 import { decodeKv, encodeObject, storageKey } from '../registry/codec.ts';
-import { nowRfc3339 } from '../registry/lifecycle.ts';
+import { rfc3339 } from '../../api/time.ts';
 import { storeError } from '../registry/read.ts';
 import type { ResourceCall } from './context.ts';
 
@@ -39,7 +39,7 @@ export async function handleBinding(call: ResourceCall): Promise<void> {
     if (uid && uid !== pod.metadata?.uid) throw errors.conflict('', 'pods/binding', podName, `Precondition failed: UID in precondition: ${uid}, UID in object meta: ${pod.metadata?.uid}`);
     pod.spec = { ...pod.spec, nodeName: target.name };
     const conditions = (pod.status?.conditions ?? []).filter((c: { type: string }) => c.type !== 'PodScheduled');
-    conditions.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: nowRfc3339(parts.now()) });
+    conditions.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: rfc3339(parts.now()) });
     pod.status = { ...(pod.status ?? {}), conditions };
     if (dryRun) break;
     const res = await parts.store.update(key, encodeObject(pod), kv.modRevision).catch(storeError);

@@ -7,7 +7,7 @@ import { ApplyConflictError, ApplyError, serverSideApply } from '../../api/apply
 import { ApiError, errors } from '../errors.ts';
 import { decodeBody, mediaType, readBody } from '../http.ts';
 import { decodeKv, storageKey } from '../registry/codec.ts';
-import { nowRfc3339 } from '../registry/lifecycle.ts';
+import { rfc3339 } from '../../api/time.ts';
 import { storeError } from '../registry/read.ts';
 import { checkTypeMeta, createObject, writeUpdate } from '../registry/write.ts';
 import { type ResourceCall, writeOptions } from './context.ts';
@@ -105,7 +105,7 @@ async function handleApply(call: ResourceCall, raw: string, format: ReturnType<t
     let merged: KubeObject;
     try {
       merged = serverSideApply(live, structuredClone(applied), {
-        manager: opts.fieldManager, force, apiVersion: apiVersionOf(r), schema: root, resolver, now: nowRfc3339(parts.now()),
+        manager: opts.fieldManager, force, apiVersion: apiVersionOf(r), schema: root, resolver, now: rfc3339(parts.now()),
         subresource: info.subresource || undefined, hasStatusSubresource: r.subresources.includes('status'),
       }).object;
     } catch (e) {

@@ -3,7 +3,7 @@
 import type { KubeObject, ResourceInfo } from '../../api/types.ts';
 import { errors } from '../errors.ts';
 import { decodeKv, encodeObject, storageKey } from './codec.ts';
-import { nowRfc3339 } from './lifecycle.ts';
+import { rfc3339 } from '../../api/time.ts';
 import { storeError } from './read.ts';
 import type { WriteContext } from './write.ts';
 
@@ -105,13 +105,13 @@ function pendingDeletion(r: ResourceInfo, obj: KubeObject, opts: DeleteOptions, 
     const next = structuredClone(obj);
     if (grace < current) {
       next.metadata!.deletionGracePeriodSeconds = grace;
-      next.metadata!.deletionTimestamp = nowRfc3339(new Date(now.getTime() + grace * 1000));
+      next.metadata!.deletionTimestamp = rfc3339(new Date(now.getTime() + grace * 1000));
     }
     next.metadata!.finalizers = finalizers;
     return next;
   }
   const next = structuredClone(obj);
-  next.metadata!.deletionTimestamp = nowRfc3339(new Date(now.getTime() + grace * 1000));
+  next.metadata!.deletionTimestamp = rfc3339(new Date(now.getTime() + grace * 1000));
   next.metadata!.deletionGracePeriodSeconds = grace;
   if (finalizers.length > 0) next.metadata!.finalizers = finalizers;
   if (namespaceFinalizers.length > 0 || (r.group === '' && r.kind === 'Namespace')) {

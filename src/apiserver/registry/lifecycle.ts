@@ -3,6 +3,7 @@
 // (k8s.io/apiserver/pkg/registry/rest: BeforeCreate / BeforeUpdate).
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { KubeObject, ResourceInfo } from '../../api/types.ts';
+import { rfc3339 } from '../../api/time.ts';
 
 /** Kinds whose metadata.generation counts spec changes. Custom resources always do. */
 const GENERATION_GROUPS = new Set(['apps', 'batch', 'apiextensions.k8s.io', 'networking.k8s.io', 'policy']);
@@ -25,16 +26,13 @@ export function generateNameSuffix(): string {
   return s;
 }
 
-export function nowRfc3339(d = new Date()): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
 
 /** Fills server-owned metadata of a new object and resets what a create may not set. */
 export function prepareForCreate(r: ResourceInfo, obj: KubeObject, now: Date): void {
   const meta = (obj.metadata ??= {});
   if (!meta.name && meta.generateName) meta.name = `${meta.generateName}${generateNameSuffix()}`;
   meta.uid = randomUUID();
-  meta.creationTimestamp = nowRfc3339(now);
+  meta.creationTimestamp = rfc3339(now);
   delete meta.deletionTimestamp;
   delete meta.deletionGracePeriodSeconds;
   delete meta.selfLink;

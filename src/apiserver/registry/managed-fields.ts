@@ -4,7 +4,7 @@ import type { KubeObject, ResourceInfo } from '../../api/types.ts';
 import { apiVersionOf } from '../../api/types.ts';
 import { trackUpdate } from '../../api/apply/index.ts';
 import type { Admission } from './admission.ts';
-import { nowRfc3339 } from './lifecycle.ts';
+import { rfc3339 } from '../../api/time.ts';
 
 export function trackManagedFields(ctx: { admission: Admission; now: () => Date }, r: ResourceInfo, old: KubeObject | undefined,
   next: KubeObject, manager: string, subresource: string): KubeObject {
@@ -15,7 +15,7 @@ export function trackManagedFields(ctx: { admission: Admission; now: () => Date 
     apiVersion: apiVersionOf(r),
     schema: root,
     resolver,
-    now: nowRfc3339(ctx.now()),
+    now: rfc3339(ctx.now()),
     subresource: subresource || undefined,
     hasStatusSubresource: r.subresources.includes('status'),
   });
