@@ -9,6 +9,7 @@ import { labelSelectorFromSet, matchesLabels } from '../api/selectors/index.ts';
 import { keyOf } from '../client/cache.ts';
 import type { Controller } from '../client/controller.ts';
 import type { SharedInformer } from '../client/informer.ts';
+import { isPodTerminating } from './pod-control.ts';
 
 /** Set on Endpoints/EndpointSlices: when the change that caused this write happened. */
 export const LAST_CHANGE_TRIGGER_TIME = 'endpoints.kubernetes.io/last-change-trigger-time';
@@ -31,15 +32,6 @@ export function podsForService(pods: SharedInformer<Pod>, svc: Service): Pod[] {
   return pods.list(svc.metadata?.namespace ?? '').filter((p) => matchesLabels(sel, p.metadata?.labels ?? {}));
 }
 
-/** podutil.IsPodReady: the Ready condition is True. */
-export function isPodReady(pod: Pod): boolean {
-  return (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
-}
-
-export function isTerminating(pod: Pod): boolean {
-  return !!pod.metadata?.deletionTimestamp;
-}
-
 /**
  * ShouldPodBeInEndpoints: terminal pods (Succeeded/Failed) and pods without an
  * IP never are; terminating pods only when includeTerminating.
@@ -48,7 +40,7 @@ export function shouldPodBeInEndpoints(pod: Pod, includeTerminating: boolean): b
   const phase = pod.status?.phase;
   if (phase === 'Succeeded' || phase === 'Failed') return false;
   if (!pod.status?.podIP && !(pod.status?.podIPs ?? []).length) return false;
-  if (!includeTerminating && isTerminating(pod)) return false;
+  if (!includeTerminating && isPodTerminating(pod)) return false;
   return true;
 }
 

@@ -8,9 +8,10 @@
 import type { Node, Pod, Service } from 'kubernetes-types/core/v1.d.ts';
 import type { Endpoint, EndpointPort, EndpointSlice } from 'kubernetes-types/discovery/v1.d.ts';
 import {
-  type AddressType, HEADLESS_LABEL, ZONE_LABEL, findPort, isPodReady, isTerminating, podIPsOf, shouldPodBeInEndpoints,
+  type AddressType, HEADLESS_LABEL, ZONE_LABEL, findPort, podIPsOf, shouldPodBeInEndpoints,
   shouldSetHostname,
 } from './endpoint-pods.ts';
+import { isPodReady, isPodTerminating } from './pod-control.ts';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 export const MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';
@@ -53,7 +54,7 @@ export function desiredEndpoints(svc: Service, pods: Pod[], nodeOf: (name: strin
     let group = groups.get(key);
     if (!group) groups.set(key, (group = { ports, endpoints: new Map() }));
     const serving = isPodReady(pod);
-    const terminating = isTerminating(pod);
+    const terminating = isPodTerminating(pod);
     const zone = node?.metadata?.labels?.[ZONE_LABEL];
     const endpoint: Endpoint = {
       addresses,

@@ -4,7 +4,8 @@
 // order so an unchanged world compares equal to what is stored.
 // https://kubernetes.io/docs/reference/kubernetes-api/service-resources/endpoints-v1/
 import type { EndpointAddress, EndpointPort, EndpointSubset, Pod, Service } from 'kubernetes-types/core/v1.d.ts';
-import { findPort, isPodReady, podIPsOf, addressTypesOf, shouldPodBeInEndpoints, shouldSetHostname } from './endpoint-pods.ts';
+import { findPort, podIPsOf, addressTypesOf, shouldPodBeInEndpoints, shouldSetHostname } from './endpoint-pods.ts';
+import { isPodReady } from './pod-control.ts';
 
 /** Endpoints hold at most this many addresses; more are truncated and annotated over-capacity. */
 export const MAX_ENDPOINTS_CAPACITY = 1000;

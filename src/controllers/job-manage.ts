@@ -4,7 +4,8 @@
 import type { Job } from 'kubernetes-types/batch/v1.d.ts';
 import type { Pod } from 'kubernetes-types/core/v1.d.ts';
 import type { EventRecorder } from '../client/events.ts';
-import { completionIndexOf, isIndexed, isReady, podFromTemplate } from './job-pods.ts';
+import { completionIndexOf, isIndexed, podFromTemplate } from './job-pods.ts';
+import { isPodReady } from './pod-control.ts';
 import { type BackoffRecord, backoffRemainingMs, type PodBackoff } from './job-status.ts';
 
 /** Pods created or deleted per sync at most (kube: MaxPodCreateDeletePerSync). */
@@ -139,7 +140,7 @@ function byUsefulness(a: Pod, b: Pod): number {
   const rank = (p: Pod) => [
     p.spec?.nodeName ? 1 : 0,
     p.status?.phase === 'Running' ? 2 : p.status?.phase === 'Pending' ? 0 : 1,
-    isReady(p) ? 1 : 0,
+    isPodReady(p) ? 1 : 0,
   ];
   const ra = rank(a);
   const rb = rank(b);

@@ -4,6 +4,7 @@
 // https://kubernetes.io/docs/concepts/workloads/controllers/job/
 import type { Job } from 'kubernetes-types/batch/v1.d.ts';
 import type { Container, EnvVar, Pod } from 'kubernetes-types/core/v1.d.ts';
+import { podFromTemplate as podFromOwnerTemplate } from './pod-control.ts';
 
 /** Finalizer on every pod a Job creates, so a finished pod is counted before it can disappear. */
 export const JOB_TRACKING_FINALIZER = 'batch.kubernetes.io/job-tracking';
@@ -12,11 +13,8 @@ export const JOB_COMPLETION_INDEX = 'batch.kubernetes.io/job-completion-index';
 export const JOB_COMPLETION_INDEX_ENV = 'JOB_COMPLETION_INDEX';
 
 export const isFinished = (p: Pod): boolean => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed';
-/** Not finished and not being deleted (controller.FilterActivePods). */
-export const isActive = (p: Pod): boolean => !isFinished(p) && !p.metadata?.deletionTimestamp;
 /** Being deleted but not finished yet: its containers may still run. */
 export const isTerminating = (p: Pod): boolean => !isFinished(p) && !!p.metadata?.deletionTimestamp;
-export const isReady = (p: Pod): boolean => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 export const hasTrackingFinalizer = (p: Pod): boolean => p.metadata?.finalizers?.includes(JOB_TRACKING_FINALIZER) ?? false;
 export const isIndexed = (job: Job): boolean => job.spec?.completionMode === 'Indexed';
 
@@ -40,14 +38,17 @@ export function completionIndexOf(p: Pod): number | undefined {
 
 /** The pod the Job's template makes; index only for Indexed Jobs. */
 export function podFromTemplate(job: Job, index?: number): Pod {
-  const t = structuredClone(job.spec!.template);
   const name = job.metadata!.name!;
-  const labels = { ...(t.metadata?.labels ?? {}) };
-  const annotations = { ...(t.metadata?.annotations ?? {}) };
-  const spec = t.spec!;
+  const pod = podFromOwnerTemplate(job.spec!.template, { ...job, apiVersion: 'batch/v1', kind: 'Job' });
+  const meta = pod.metadata!;
+  meta.labels = { ...(meta.labels ?? {}) };
+  meta.annotations = { ...(meta.annotations ?? {}) };
+  meta.finalizers = [JOB_TRACKING_FINALIZER];
   if (index !== undefined) {
-    annotations[JOB_COMPLETION_INDEX] = String(index);
-    labels[JOB_COMPLETION_INDEX] = String(index);
+    const spec = pod.spec!;
+    meta.generateName = `${name}-${index}-`;
+    meta.annotations[JOB_COMPLETION_INDEX] = String(index);
+    meta.labels[JOB_COMPLETION_INDEX] = String(index);
     // A stable hostname per index lets the pods of an Indexed Job find each other through a headless Service.
     spec.hostname ??= `${name}-${index}`;
     const env: EnvVar = { name: JOB_COMPLETION_INDEX_ENV, valueFrom: { fieldRef: { fieldPath: `metadata.annotations['${JOB_COMPLETION_INDEX}']` } } };
@@ -56,21 +57,7 @@ export function podFromTemplate(job: Job, index?: number): Pod {
     spec.containers = spec.containers.map(withEnv);
     if (spec.initContainers) spec.initContainers = spec.initContainers.map(withEnv);
   }
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: {
-      generateName: index !== undefined ? `${name}-${index}-` : `${name}-`,
-      namespace: job.metadata!.namespace,
-      labels,
-      annotations,
-      finalizers: [JOB_TRACKING_FINALIZER],
-      ownerReferences: [{
-        apiVersion: 'batch/v1', kind: 'Job', name, uid: job.metadata!.uid!, controller: true, blockOwnerDeletion: true,
-      }],
-    },
-    spec,
-  };
+  return pod;
 }
 
 /** When a failed pod stopped: its last container's finish time, else its deletion time, else now. */

@@ -22,9 +22,10 @@ import { JobExpectations } from './job-expectations.ts';
 import { WrittenObjects } from './job-written.ts';
 import { type JobPodOps, manageJob } from './job-manage.ts';
 import {
-  completionIndexOf, failureTime, formatIndexes, hasTrackingFinalizer, isActive, isIndexed, isPodFailed, isReady,
+  completionIndexOf, failureTime, formatIndexes, hasTrackingFinalizer, isIndexed, isPodFailed,
   isTerminating, JOB_TRACKING_FINALIZER, parseIndexes, pastBackoffLimitOnFailure,
 } from './job-pods.ts';
+import { isPodActive, isPodReady } from './pod-control.ts';
 import {
   type BackoffRecord, countReleasedPods, DEFAULT_POD_BACKOFF, ensureCondition, findCondition, hasTrueCondition, isJobFinished,
   newCondition, nextBackoffRecord, type PodBackoff, uncountedCount,
@@ -168,9 +169,9 @@ function startJobController(ctx: ControllerContext, opts: JobControllerOptions):
     const expectedRm = expectations.expectedFinalizerRemovals(key);
     const satisfied = expectations.creationsSatisfied(key);
     const tracked = (p: Pod) => hasTrackingFinalizer(p) && !expectedRm.has(p.metadata!.uid!);
-    const activePods = mine.filter(isActive);
+    const activePods = mine.filter(isPodActive);
     let active = activePods.length;
-    let ready = activePods.filter(isReady).length;
+    let ready = activePods.filter(isPodReady).length;
     let terminating = mine.filter(isTerminating).length;
     const suspended = spec.suspend === true;
     const completions = spec.completions ?? undefined;
@@ -219,7 +220,7 @@ function startJobController(ctx: ControllerContext, opts: JobControllerOptions):
         try {
           await ctx.client.delete(R.pods, p.metadata!.name!, { namespace: p.metadata!.namespace });
           deleted++;
-          if (isReady(p)) deletedReady++;
+          if (isPodReady(p)) deletedReady++;
         } catch (e) {
           if (isNotFound(e)) deleted++;
           else errors.push(e as Error);

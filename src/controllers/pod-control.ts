@@ -11,6 +11,11 @@ export function isPodActive(pod: Pod): boolean {
   return phase !== 'Succeeded' && phase !== 'Failed' && !pod.metadata?.deletionTimestamp;
 }
 
+/** Being deleted: it has a deletionTimestamp (whatever its phase). */
+export function isPodTerminating(pod: Pod): boolean {
+  return !!pod.metadata?.deletionTimestamp;
+}
+
 function readyCondition(pod: Pod) {
   return pod.status?.conditions?.find((c) => c.type === 'Ready');
 }

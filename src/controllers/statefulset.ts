@@ -15,7 +15,7 @@ import { R } from '../client/resources.ts';
 import type { RestClient } from '../client/rest.ts';
 import type { ControllerContext, ControllerDefinition, RunningController } from './context.ts';
 import { claimObjects } from './controller-claims.ts';
-import { isPodAvailable, isPodReady, msUntilAvailable } from './pod-control.ts';
+import { isPodAvailable, isPodReady, isPodTerminating, msUntilAvailable } from './pod-control.ts';
 import {
   claimsFor, newRevision, newStatefulSetPod, ordinalOf, REVISION_LABEL, revisionMatches, startOrdinal, templateOfRevision,
 } from './statefulset-identity.ts';
@@ -38,7 +38,6 @@ export function startStatefulSetController(ctx: ControllerContext, opts: { worke
 }
 
 const isRunningAndReady = (p: Pod) => p.status?.phase === 'Running' && isPodReady(p);
-const isTerminating = (p: Pod) => !!p.metadata?.deletionTimestamp;
 const isFailed = (p: Pod) => p.status?.phase === 'Failed' || p.status?.phase === 'Succeeded';
 const revisionOfPod = (p: Pod) => p.metadata?.labels?.[REVISION_LABEL];
 
@@ -130,7 +129,7 @@ class StatefulSetSyncer {
 
     // Failed pods are deleted and come back on a later sync.
     for (const p of slots) {
-      if (p && isFailed(p) && !isTerminating(p)) {
+      if (p && isFailed(p) && !isPodTerminating(p)) {
         await this.deletePod(set, p, 'delete');
         if (monotonic) return;
       }
@@ -144,14 +143,14 @@ class StatefulSetSyncer {
         if (monotonic) return; // wait for it to be Running and Ready
         continue;
       }
-      if (isTerminating(p) || !isRunningAndReady(p)) {
+      if (isPodTerminating(p) || !isRunningAndReady(p)) {
         anyUnhealthy = true;
         if (monotonic) return;
       }
     }
     // Scale down from the highest ordinal, one at a time for OrderedReady.
     for (const p of condemned) {
-      if (isTerminating(p)) {
+      if (isPodTerminating(p)) {
         if (monotonic) return;
         continue;
       }
@@ -177,7 +176,7 @@ class StatefulSetSyncer {
     for (let i = slots.length - 1; i >= 0 && start + i >= partition; i--) {
       const p = slots[i];
       if (!p) return;
-      if (revisionOfPod(p) !== updateName && !isTerminating(p)) {
+      if (revisionOfPod(p) !== updateName && !isPodTerminating(p)) {
         if (anyUnhealthy) return; // one unavailable pod at a time
         await this.deletePod(set, p, 'update');
         return;
@@ -271,7 +270,7 @@ export function computeStatus(set: StatefulSet, pods: Pod[], revs: Revisions, no
   const currentName = revs.current.metadata!.name!;
   const updateName = revs.update.metadata!.name!;
   const minReady = set.spec?.minReadySeconds ?? 0;
-  const live = pods.filter((p) => !isTerminating(p));
+  const live = pods.filter((p) => !isPodTerminating(p));
   const status: StatefulSetStatus = {
     replicas: pods.length,
     readyReplicas: live.filter(isRunningAndReady).length,
