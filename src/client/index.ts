@@ -10,5 +10,6 @@ export * from './informer-factory.ts';
 export * from './rate-limiter.ts';
 export * from './workqueue.ts';
 export * from './controller.ts';
+export * from './discovery.ts';
 export * from './events.ts';
 export * from './leader.ts';

@@ -20,7 +20,7 @@ import {
 } from '../client/index.ts';
 import { sleep } from '../client/wait.ts';
 import type { ControllerContext, ControllerDefinition, RunningController } from './context.ts';
-import { type ApiResource, discoverResources } from './namespace.ts';
+import { type ApiResource, discoverResources } from '../client/discovery.ts';
 
 const FOREGROUND = 'foregroundDeletion';
 const ORPHAN = 'orphan';

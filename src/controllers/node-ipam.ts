@@ -9,7 +9,7 @@ import type { Node } from 'kubernetes-types/core/v1.d.ts';
 import { Controller } from '../client/controller.ts';
 import { isNotFound } from '../client/errors.ts';
 import { R } from '../client/resources.ts';
-import { formatIpv4Cidr, type Ipv4Cidr, parseIpv4Cidr, subnet, subnetCount, subnetIndex } from '../hollow/cidr.ts';
+import { formatIpv4Cidr, type Ipv4Cidr, parseIpv4Cidr, subnet, subnetCount, subnetIndex } from '../network/cidr.ts';
 import type { ControllerContext, ControllerDefinition } from './context.ts';
 
 /** Which subnets of the cluster range are taken, and by which node. */

@@ -3,7 +3,7 @@
 // is healthy, in kubelet's words.
 // https://kubernetes.io/docs/reference/node/node-status/
 import type { Node, NodeCondition, NodeStatus } from 'kubernetes-types/core/v1.d.ts';
-import { formatIpv4, parseIpv4 } from './cidr.ts';
+import { formatIpv4, parseIpv4 } from '../network/cidr.ts';
 import { rfc3339 } from '../api/time.ts';
 
 export const KUBELET_VERSION = 'v1.32.0-skiff';

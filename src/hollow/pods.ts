@@ -10,7 +10,7 @@ import { isConflict, isNotFound } from '../client/errors.ts';
 import type { SharedInformerFactory } from '../client/informer-factory.ts';
 import { R } from '../client/resources.ts';
 import type { RestClient } from '../client/rest.ts';
-import { formatIpv4, hostAddress, type Ipv4Cidr, parseIpv4, parseIpv4Cidr } from './cidr.ts';
+import { formatIpv4, hostAddress, type Ipv4Cidr, parseIpv4, parseIpv4Cidr } from '../network/cidr.ts';
 import type { Limiter } from './limit.ts';
 import { runningStatus, succeededStatus } from './pod-status.ts';
 

@@ -9,7 +9,7 @@ import type { Event, Node, Pod } from 'kubernetes-types/core/v1.d.ts';
 import { R } from '../../src/client/resources.ts';
 import { definition as nodeIpam } from '../../src/controllers/node-ipam.ts';
 import { definition as nodeLifecycle } from '../../src/controllers/node-lifecycle.ts';
-import { contains, parseIpv4, parseIpv4Cidr } from '../../src/hollow/cidr.ts';
+import { contains, parseIpv4, parseIpv4Cidr } from '../../src/network/cidr.ts';
 import { type HollowNodes, KUBELET_VERSION, RUN_TIME_ANNOTATION, startHollowNodes } from '../../src/hollow/index.ts';
 import { type Harness, startHarness, waitFor } from '../controllers/harness.ts';
 import { SKIFF } from '../helpers/skiff-server.ts';

@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Pod } from 'kubernetes-types/core/v1.d.ts';
-import { formatIpv4, hostAddress, parseIpv4, parseIpv4Cidr, subnet, subnetCount } from '../../src/hollow/cidr.ts';
+import { formatIpv4, hostAddress, parseIpv4, parseIpv4Cidr, subnet, subnetCount } from '../../src/network/cidr.ts';
 import { fakeNodeIp, healthyConditions, nodeObject } from '../../src/hollow/node.ts';
 import { fakeImageId, runningStatus, succeededStatus } from '../../src/hollow/pod-status.ts';
 import { parseDuration } from '../../src/hollow/pods.ts';

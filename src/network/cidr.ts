@@ -1,7 +1,7 @@
 // IPv4 address arithmetic for pod and node ranges: parse "10.42.0.0/16", split
 // it into per-node subnets, and pick host addresses inside a subnet. Shared by
 // the node IPAM controller (which hands out spec.podCIDR) and the hollow nodes
-// (which give their pods IPs from it).
+// (which give their pods IPs from it); the pod network will use it too.
 // https://kubernetes.io/docs/concepts/cluster-administration/networking/
 
 export interface Ipv4Cidr {
