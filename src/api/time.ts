@@ -13,3 +13,20 @@ export function microTime(t: Date | number = new Date()): string {
   const d = t instanceof Date ? t : new Date(t);
   return d.toISOString().replace(/Z$/, '000Z');
 }
+
+const DURATION_UNITS: Record<string, number> = {
+  ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9,
+};
+
+/**
+ * Go's time.ParseDuration ("1h30m", "500ms", "-2s", "0") in nanoseconds, or undefined when
+ * the text is not a duration. Kubernetes writes durations this way in flags, metav1.Duration
+ * and annotations.
+ */
+export function parseGoDuration(text: string): number | undefined {
+  const m = /^([-+]?)((?:(?:\d+\.?\d*|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+|0)$/.exec(text.trim());
+  if (!m) return undefined;
+  let ns = 0;
+  for (const part of m[2].matchAll(/(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g)) ns += Number(part[1]) * DURATION_UNITS[part[2]];
+  return m[1] === '-' ? -ns : ns;
+}

@@ -2,6 +2,7 @@
 // generated from the same table, and one-line errors for bad flags.
 import { parseArgs } from 'node:util';
 import { CliError } from './errors.ts';
+import { parseGoDuration } from '../api/time.ts';
 
 export interface FlagSpec {
   type: 'string' | 'boolean';
@@ -38,16 +39,9 @@ export function intFlag(name: string, value: string, min: number, max: number): 
   return n;
 }
 
-/** A Go-style duration ('90s', '5m', '1h30m', '0') in milliseconds. */
+/** A Go-style duration flag ('90s', '5m', '1h30m', '0') in milliseconds. */
 export function durationFlag(name: string, value: string): number {
-  if (value === '0') return 0;
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
-  let ms = 0;
-  let consumed = 0;
-  for (const m of value.matchAll(re)) {
-    ms += Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-    consumed += m[0].length;
-  }
-  if (consumed !== value.length || value === '') throw new CliError(`--${name} must be a duration like 30s, 5m or 1h, got "${value}"`);
-  return ms;
+  const ns = parseGoDuration(value);
+  if (ns === undefined || ns < 0) throw new CliError(`--${name} must be a duration like 30s, 5m or 1h, got "${value}"`);
+  return ns / 1e6;
 }

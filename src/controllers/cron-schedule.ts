@@ -11,6 +11,7 @@
 // a DST jump skips runs at the same wall time with the old offset (2:30 → 3:30),
 // as Go's time.Date does; a repeated wall time runs at its first occurrence.
 import { cronScheduleError } from '../api/validation/cron.ts';
+import { parseGoDuration } from '../api/time.ts';
 
 export interface CronFields {
   kind: 'cron';
@@ -59,7 +60,7 @@ export function parseSchedule(schedule: string, timeZone?: string | null): CronS
   }
   if (timeZone) tz = timeZone;
   wallFormatter(tz); // throws on an unknown zone
-  if (spec.startsWith('@every ')) return { kind: 'every', everyMs: Math.max(1000, parseGoDuration(spec.slice(7).trim())), timeZone: tz };
+  if (spec.startsWith('@every ')) return { kind: 'every', everyMs: Math.max(1000, (parseGoDuration(spec.slice(7)) ?? 0) / 1e6), timeZone: tz };
   const fields = (DESCRIPTORS[spec] ?? spec).split(/\s+/);
   const sets = fields.map((f, i) => parseField(f, BOUNDS[i]));
   return {
@@ -90,12 +91,6 @@ function parseField(field: string, [min, max, names]: [number, number, Record<st
   return { set, star };
 }
 
-function parseGoDuration(s: string): number {
-  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: MINUTE, h: 3_600_000 };
-  let total = 0;
-  for (const [, n, u] of s.matchAll(/([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h)/g)) total += Number(n) * units[u];
-  return total;
-}
 
 // --- time zones ---
 

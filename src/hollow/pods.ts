@@ -13,6 +13,7 @@ import type { RestClient } from '../client/rest.ts';
 import { formatIpv4, hostAddress, type Ipv4Cidr, parseIpv4, parseIpv4Cidr } from '../network/cidr.ts';
 import type { Limiter } from './limit.ts';
 import { runningStatus, succeededStatus } from './pod-status.ts';
+import { parseGoDuration } from '../api/time.ts';
 
 /** Pods with this annotation finish (Succeeded) this long after they start, e.g. "3s". */
 export const RUN_TIME_ANNOTATION = 'skiff.io/hollow-run-time';
@@ -37,13 +38,10 @@ export interface PodPlayerOptions {
   log(message: string): void;
 }
 
-/** A Go duration ("3s", "1m30s", "500ms") in ms, or undefined when it is not one. */
+/** A Go duration ("3s", "1m30s", "500ms") in ms, or undefined when it is not a non-negative one. */
 export function parseDuration(s: string): number | undefined {
-  const m = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/.exec(s.trim());
-  if (!m) return s.trim() === '0' ? 0 : undefined;
-  let ms = 0;
-  for (const [, n, unit] of s.trim().matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) ms += Number(n) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as 'ms'];
-  return ms;
+  const ns = parseGoDuration(s);
+  return ns === undefined || ns < 0 ? undefined : ns / 1e6;
 }
 
 /** Pod IPs handed out per node: a pod keeps its IP until it is deleted. */

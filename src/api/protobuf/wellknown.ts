@@ -3,6 +3,7 @@
 // to its protobuf message here, with the JSON value kube-apiserver would print.
 import protobuf from 'protobufjs/minimal.js';
 import type { WellKnownType } from './schema.ts';
+import { parseGoDuration as goDurationNanos } from '../time.ts';
 
 type Reader = protobuf.Reader;
 type Writer = protobuf.Writer;
@@ -71,20 +72,11 @@ export function formatGoDuration(ns: bigint): string {
   return `${sign}${secs}`;
 }
 
-const DURATION_UNITS: Record<string, number> = {
-  ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9,
-};
-
-/** Go's time.ParseDuration, to nanoseconds. */
+/** Go's time.ParseDuration, to nanoseconds as the protobuf Duration carries them. */
 export function parseGoDuration(text: string): bigint {
-  const m = /^([-+]?)((?:(?:\d+\.?\d*|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+|0)$/.exec(text);
-  if (!m) throw new Error(`protobuf: invalid duration '${text}' (want Go syntax like 1h30m or 10s)`);
-  let ns = 0;
-  for (const part of m[2]!.matchAll(/(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g)) {
-    ns += Number(part[1]) * DURATION_UNITS[part[2]!]!;
-  }
-  const v = BigInt(Math.round(ns));
-  return m[1] === '-' ? -v : v;
+  const ns = goDurationNanos(text);
+  if (ns === undefined) throw new Error(`protobuf: invalid duration '${text}' (want Go syntax like 1h30m or 10s)`);
+  return BigInt(Math.round(ns));
 }
 
 function readRawJson(bytes: Uint8Array, what: string, field: number, decodeEmbedded: (b: Uint8Array) => unknown): unknown {
