@@ -123,10 +123,7 @@ export async function startApiServer(opts: StartOptions): Promise<ApiServerHandl
       await store.close();
       throw new CliError(`controllers: ${(e as Error).message}`);
     }
-    // Let their first pass (default ServiceAccounts, ...) land before we report ready, so
-    // clients starting right away find a settled cluster.
     await controllerManager.waitForSync(5000);
-    await storeSettled(store, 300, 5000);
   }
   return {
     url, port, adminToken, kubeconfigPath, caCertPem: pki.caCertPem, server, store,
@@ -139,19 +136,4 @@ export async function startApiServer(opts: StartOptions): Promise<ApiServerHandl
       await store.close();
     },
   };
-}
-
-/** Resolves once the store's revision has not changed for quietMs (or after timeoutMs). */
-async function storeSettled(store: Store, quietMs: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let rev = await store.currentRevision();
-  let since = Date.now();
-  while (Date.now() - since < quietMs && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-    const now = await store.currentRevision();
-    if (now !== rev) {
-      rev = now;
-      since = Date.now();
-    }
-  }
 }
