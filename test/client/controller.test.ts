@@ -11,7 +11,7 @@ import { SharedInformerFactory } from '../../src/client/informer-factory.ts';
 import { Controller } from '../../src/client/controller.ts';
 import { splitKey } from '../../src/client/cache.ts';
 import { EventRecorder } from '../../src/client/events.ts';
-import { shutdown, until, within } from './helpers.ts';
+import { until, within } from './helpers.ts';
 
 describe('Controller', () => {
   let s: TestServer;
@@ -23,7 +23,7 @@ describe('Controller', () => {
   });
   after(async () => {
     await c?.close();
-    await shutdown(s);
+    await s?.cleanup();
   });
 
   it('reconciles every key, retries failures, follows secondary resources and records events', async () => {

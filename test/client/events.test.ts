@@ -4,7 +4,6 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ConfigMap, Event } from 'kubernetes-types/core/v1.d.ts';
 import { startServer, type TestServer } from '../helpers/skiff-server.ts';
-import { shutdown } from './helpers.ts';
 import { RestClient } from '../../src/client/rest.ts';
 import { R } from '../../src/client/resources.ts';
 import { EventRecorder } from '../../src/client/events.ts';
@@ -22,7 +21,7 @@ describe('EventRecorder', () => {
   });
   after(async () => {
     await c?.close();
-    await shutdown(s);
+    await s?.cleanup();
   });
   const eventsAbout = async (name: string) =>
     (await c.list<Event>(R.events, { namespace: ns, fieldSelector: `involvedObject.name=${name}` })).items;

@@ -12,7 +12,7 @@ import { RestClient } from '../../src/client/rest.ts';
 import { R } from '../../src/client/resources.ts';
 import { SharedInformer } from '../../src/client/informer.ts';
 import { isGone } from '../../src/client/errors.ts';
-import { cacheMatchesServer, freePort, shutdown, stopServer, until } from './helpers.ts';
+import { cacheMatchesServer, freePort, until } from './helpers.ts';
 
 describe('SharedInformer recovery', () => {
   let s: TestServer;
@@ -30,7 +30,7 @@ describe('SharedInformer recovery', () => {
   after(async () => {
     await Promise.all(informers.map((i) => i.stop()));
     await c?.close();
-    await shutdown(s);
+    await s?.cleanup();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -98,7 +98,7 @@ describe('SharedInformer recovery', () => {
     informer.start();
     assert.equal(await informer.waitForSync(10000), true);
 
-    await stopServer(s);
+    await s.stop();
     s = await startServer({ dataDir, port, extraArgs: ['--etcd-compaction-interval', '1s', '--disable-controllers'] });
     await c.patch(R.configmaps, 'r-1', { data: { v: '1' } }, { namespace: ns });
     await c.delete(R.configmaps, 'r-2', { namespace: ns });

@@ -9,7 +9,7 @@ import { RestClient } from '../../src/client/rest.ts';
 import { R } from '../../src/client/resources.ts';
 import { SharedInformer } from '../../src/client/informer.ts';
 import { SharedInformerFactory } from '../../src/client/informer-factory.ts';
-import { cacheMatchesServer, shutdown, until } from './helpers.ts';
+import { cacheMatchesServer, until } from './helpers.ts';
 
 describe('SharedInformer', () => {
   let s: TestServer;
@@ -23,7 +23,7 @@ describe('SharedInformer', () => {
   after(async () => {
     await Promise.all(informers.map((i) => i.stop()));
     await c?.close();
-    await shutdown(s);
+    await s?.cleanup();
   });
   const track = <T extends { stop(): Promise<void> }>(i: T) => (informers.push(i), i);
 

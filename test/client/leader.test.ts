@@ -8,7 +8,7 @@ import { startServer, type TestServer } from '../helpers/skiff-server.ts';
 import { RestClient } from '../../src/client/rest.ts';
 import { R } from '../../src/client/resources.ts';
 import { type LeaderElectionConfig, LeaderElector } from '../../src/client/leader.ts';
-import { shutdown, until } from './helpers.ts';
+import { until } from './helpers.ts';
 
 describe('LeaderElector', () => {
   let s: TestServer;
@@ -27,7 +27,7 @@ describe('LeaderElector', () => {
   after(async () => {
     await Promise.all(electors.map((e) => e.stop()));
     await c?.close();
-    await shutdown(s);
+    await s?.cleanup();
   });
 
   function candidate(identity: string, name: string, log: string[], extra: Partial<LeaderElectionConfig> = {}): LeaderElector {

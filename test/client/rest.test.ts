@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import type { ConfigMap, Pod } from 'kubernetes-types/core/v1.d.ts';
 import type { Deployment } from 'kubernetes-types/apps/v1.d.ts';
 import { startServer, type TestServer } from '../helpers/skiff-server.ts';
-import { shutdown, within } from './helpers.ts';
+import { within } from './helpers.ts';
 import { RestClient, type WatchEvent } from '../../src/client/rest.ts';
 import { R, builtin } from '../../src/client/resources.ts';
 import { ApiStatusError, isAlreadyExists, isConflict, isInvalid, isNotFound } from '../../src/client/errors.ts';
@@ -22,7 +22,7 @@ describe('RestClient', () => {
   });
   after(async () => {
     await c?.close();
-    await shutdown(s);
+    await s?.cleanup();
   });
 
   it('creates, gets, updates and deletes, with conflicts and not-found as typed errors', async () => {

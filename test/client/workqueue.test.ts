@@ -3,18 +3,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { runWorkers, WorkQueue } from '../../src/client/workqueue.ts';
 import { BucketRateLimiter, defaultControllerRateLimiter, ItemExponentialRateLimiter } from '../../src/client/rate-limiter.ts';
+import { within } from '../helpers/wait.ts';
 
 const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
 
-async function within<T>(what: string, p: Promise<T>, ms = 2000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error(`timed out: ${what}`)), ms)));
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 describe('WorkQueue', () => {
   it('queues a key added several times once, in first-added order', async () => {

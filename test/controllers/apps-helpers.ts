@@ -4,13 +4,8 @@
 import type { Pod } from 'kubernetes-types/core/v1.d.ts';
 import { R, type RestClient, SharedInformer } from '../../src/client/index.ts';
 
-export async function until(what: string, fn: () => boolean | Promise<boolean>, timeoutMs = 15000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+export { until } from '../helpers/wait.ts';
+
 
 /**
  * Marks every pod of namespace Running and Ready delayMs after it appears, as a

@@ -4,7 +4,7 @@ import type { ConfigMap } from 'kubernetes-types/core/v1.d.ts';
 import type { KubeObject } from '../../src/api/types.ts';
 import { isNotFound, R } from '../../src/client/index.ts';
 import { definition } from '../../src/controllers/garbage-collector.ts';
-import { type Harness, startHarness, waitFor } from './harness.ts';
+import { createOpenCrd, type Harness, startHarness, waitFor } from './harness.ts';
 
 let h: Harness;
 before(async () => {
@@ -91,21 +91,7 @@ test('orphan: the dependent stays, without the ownerReference', async () => {
 });
 
 test('custom resources are owners and dependents too', async () => {
-  await h.k(['apply', '-f', '-'], { input: `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: { name: gadgets.example.com }
-spec:
-  group: example.com
-  scope: Namespaced
-  names: { plural: gadgets, singular: gadget, kind: Gadget }
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    schema: { openAPIV3Schema: { type: object, x-kubernetes-preserve-unknown-fields: true } }
-` });
-  await h.k(['wait', '--for=condition=Established', 'crd/gadgets.example.com', '--timeout=15s']);
-  const gadgets = { group: 'example.com', version: 'v1', plural: 'gadgets', namespaced: true, kind: 'Gadget' };
+  const gadgets = await createOpenCrd(h, 'gadgets', 'Gadget');
   const owner = await waitFor('gadgets to be served', () => h.client.create<KubeObject>(gadgets, { metadata: { name: 'g-owner', namespace: 'gc' } }));
   await h.client.create(gadgets, { metadata: { name: 'g-dependent', namespace: 'gc',
     ownerReferences: [{ apiVersion: 'example.com/v1', kind: 'Gadget', name: 'g-owner', uid: owner.metadata!.uid! }] } });

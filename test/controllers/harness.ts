@@ -6,6 +6,7 @@
 //   await h.k(['create', 'namespace', 'x']);
 //   await waitFor('x has a default SA', () => h.client.get(R.serviceaccounts, 'default', { namespace: 'x' }).catch(() => undefined));
 import { RestClient } from '../../src/client/rest.ts';
+import type { ResourceRef } from '../../src/client/resources.ts';
 import type { ControllerContext, ControllerDefinition, ControllerOptions, RunningController } from '../../src/controllers/context.ts';
 import { createControllerContext } from '../../src/controllers/manager.ts';
 import { startServer, type TestServer } from '../helpers/skiff-server.ts';
@@ -65,20 +66,23 @@ export async function startHarness(definitions: ControllerDefinition[] = [], opt
   };
 }
 
-/** Polls fn until it returns something other than undefined/false; fails after timeoutMs with what was awaited. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000, intervalMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      lastError = e;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
+export { waitFor } from '../helpers/wait.ts';
+
+/** Creates a namespaced CRD `<plural>.example.com` that takes any content, waits until it is served, and returns its resource. */
+export async function createOpenCrd(h: Harness, plural: string, kind: string): Promise<ResourceRef> {
+  await h.k(['apply', '-f', '-'], { input: `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: { name: ${plural}.example.com }
+spec:
+  group: example.com
+  scope: Namespaced
+  names: { plural: ${plural}, singular: ${kind.toLowerCase()}, kind: ${kind} }
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: { openAPIV3Schema: { type: object, x-kubernetes-preserve-unknown-fields: true } }
+` });
+  await h.k(['wait', '--for=condition=Established', `crd/${plural}.example.com`, '--timeout=15s']);
+  return { group: 'example.com', version: 'v1', plural, namespaced: true, kind };
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Namespace } from 'kubernetes-types/core/v1.d.ts';
 import { isNotFound, R } from '../../src/client/index.ts';
 import { definition } from '../../src/controllers/namespace.ts';
-import { type Harness, startHarness, waitFor } from './harness.ts';
+import { createOpenCrd, type Harness, startHarness, waitFor } from './harness.ts';
 
 let h: Harness;
 before(async () => {
@@ -66,22 +66,8 @@ test('content with a finalizer keeps the namespace Terminating with conditions s
 });
 
 test('custom resources in the namespace are deleted too', async () => {
-  await h.k(['apply', '-f', '-'], { input: `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: { name: widgets.example.com }
-spec:
-  group: example.com
-  scope: Namespaced
-  names: { plural: widgets, singular: widget, kind: Widget }
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    schema: { openAPIV3Schema: { type: object, x-kubernetes-preserve-unknown-fields: true } }
-` });
-  await h.k(['wait', '--for=condition=Established', 'crd/widgets.example.com', '--timeout=15s']);
+  const widgets = await createOpenCrd(h, 'widgets', 'Widget');
   await h.k(['create', 'namespace', 'factory']);
-  const widgets = { group: 'example.com', version: 'v1', plural: 'widgets', namespaced: true, kind: 'Widget' };
   await waitFor('widgets to be served', () => h.client.create(widgets, { metadata: { name: 'w1', namespace: 'factory' } }));
   await h.k(['delete', 'namespace', 'factory', '--timeout=20s'], { timeoutMs: 25_000 });
   await assert.rejects(h.client.get(widgets, 'w1', { namespace: 'factory' }), isNotFound);

@@ -94,18 +94,4 @@ export function containerConfig(name: string, command: string[], extra: Record<s
   };
 }
 
-/** Polls check until it returns a value (not undefined) or the deadline passes. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+export { waitFor as eventually } from '../helpers/wait.ts';

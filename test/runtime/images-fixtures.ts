@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import type { ImageStore } from '../../src/runtime/images/index.ts';
+import { waitFor as sharedWaitFor } from '../helpers/wait.ts';
 
 export const exec = promisify(execFile);
 
@@ -93,19 +94,8 @@ export async function busyboxLayer(store: ImageStore): Promise<Buffer> {
   return store.blobs.read(image.layers[0]!.digest);
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { freePort } from '../helpers/wait.ts';
 
 export async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
+  await sharedWaitFor(what, check, timeoutMs, 100);
 }

@@ -8,7 +8,7 @@ import type { Lease } from 'kubernetes-types/coordination/v1.d.ts';
 import { SKIFF, startServer, type TestServer } from '../helpers/skiff-server.ts';
 import { RestClient } from '../../src/client/rest.ts';
 import { R } from '../../src/client/resources.ts';
-import { createNode, podObject, shutdown, until } from './wiring-helpers.ts';
+import { createNode, podObject, until } from './wiring-helpers.ts';
 
 describe('skiff scheduler', () => {
   let s: TestServer;
@@ -23,7 +23,7 @@ describe('skiff scheduler', () => {
   after(async () => {
     if (proc && proc.exitCode === null) proc.kill('SIGKILL');
     await c?.close();
-    await shutdown(s);
+    await s?.cleanup();
   });
 
   it('takes the leader lease, binds pods, and exits on SIGTERM', async () => {

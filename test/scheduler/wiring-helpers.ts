@@ -8,7 +8,7 @@ import type { RestClient } from '../../src/client/rest.ts';
 import { type ControllerContext, DEFAULT_CONTROLLER_OPTIONS, type RunningController } from '../../src/controllers/context.ts';
 import { definition } from '../../src/controllers/scheduler.ts';
 
-export { shutdown, until } from '../client/helpers.ts';
+export { until } from '../helpers/wait.ts';
 
 export interface NodeSpec {
   cpu?: string;

@@ -7,7 +7,7 @@ import type { Event, Pod } from 'kubernetes-types/core/v1.d.ts';
 import { startServer, type TestServer } from '../helpers/skiff-server.ts';
 import { RestClient } from '../../src/client/rest.ts';
 import { R } from '../../src/client/resources.ts';
-import { condition, createNode, podObject, shutdown, startScheduler, until } from './wiring-helpers.ts';
+import { condition, createNode, podObject, startScheduler, until } from './wiring-helpers.ts';
 
 describe('scheduler preemption', () => {
   let s: TestServer;
@@ -27,7 +27,7 @@ describe('scheduler preemption', () => {
   after(async () => {
     await stopScheduler?.();
     await c?.close();
-    await shutdown(s);
+    await s?.cleanup();
   });
 
   it('a high-priority pod preempts a low-priority one and is bound after the victim is gone', async () => {

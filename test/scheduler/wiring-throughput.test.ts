@@ -9,7 +9,7 @@ import { RestClient } from '../../src/client/rest.ts';
 import { R } from '../../src/client/resources.ts';
 import { SharedInformer } from '../../src/client/informer.ts';
 import type { Scheduler } from '../../src/scheduler/scheduler.ts';
-import { createNode, podObject, shutdown, startScheduler, until } from './wiring-helpers.ts';
+import { createNode, podObject, startScheduler, until } from './wiring-helpers.ts';
 
 const NODES = 200;
 const PODS = 2000;
@@ -39,7 +39,7 @@ describe('scheduler throughput', () => {
     await stopScheduler?.();
     await watcher?.stop();
     await c?.close();
-    await shutdown(s);
+    await s?.cleanup();
   });
 
   it(`binds ${PODS} pods created in parallel on ${NODES} nodes`, async () => {

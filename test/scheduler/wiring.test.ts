@@ -7,7 +7,7 @@ import type { Event, Pod } from 'kubernetes-types/core/v1.d.ts';
 import { startServer, type TestServer } from '../helpers/skiff-server.ts';
 import { RestClient } from '../../src/client/rest.ts';
 import { R } from '../../src/client/resources.ts';
-import { condition, createNode, podObject, shutdown, startScheduler, until } from './wiring-helpers.ts';
+import { condition, createNode, podObject, startScheduler, until } from './wiring-helpers.ts';
 
 describe('scheduler wiring', () => {
   let s: TestServer;
@@ -29,7 +29,7 @@ describe('scheduler wiring', () => {
   after(async () => {
     await stopScheduler?.();
     await c?.close();
-    await shutdown(s);
+    await s?.cleanup();
   });
 
   it('binds pods to nodes that fit them, honouring requests, nodeSelector, taints and node affinity', async () => {
