@@ -98,13 +98,19 @@ export class Controller {
   }
 }
 
-/** keysFor mapping an object to its controlling owner of the given kind (ownerReferences with controller: true). */
+/** The key of obj's controlling owner when that owner is of the given kind (ownerReferences with controller: true). */
+export function ownerKey(kind: string, obj: KubeObject): string | undefined {
+  const owner = controllerOf(obj);
+  if (!owner || owner.kind !== kind) return undefined;
+  const ns = obj.metadata?.namespace;
+  return ns ? `${ns}/${owner.name}` : owner.name;
+}
+
+/** keysFor mapping an object to its controlling owner of the given kind. */
 export function ownerKeys(kind: string): KeysFor {
   return (obj) => {
-    const owner = controllerOf(obj);
-    if (!owner || owner.kind !== kind) return [];
-    const ns = obj.metadata?.namespace;
-    return [ns ? `${ns}/${owner.name}` : owner.name];
+    const key = ownerKey(kind, obj);
+    return key ? [key] : [];
   };
 }
 

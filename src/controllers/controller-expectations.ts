@@ -6,6 +6,14 @@
 // made has been observed — or the expectation has expired (a watch event lost for
 // good must not stall the owner forever).
 
+import type { Pod } from 'kubernetes-types/core/v1.d.ts';
+import type { LabelSelector } from 'kubernetes-types/meta/v1.d.ts';
+import type { KubeObject } from '../api/types.ts';
+import { labelSelectorFromMeta, matchesLabels } from '../api/selectors/index.ts';
+import { keyOf } from '../client/cache.ts';
+import { controllerOf, ownerKey } from '../client/controller.ts';
+import type { EventHandler, SharedInformer } from '../client/informer.ts';
+
 /** kube's ExpectationsTimeout. */
 const DEFAULT_TTL_MS = 5 * 60_000;
 
@@ -57,4 +65,49 @@ export class ControllerExpectations {
   delete(ownerKey: string): void {
     this.byOwner.delete(ownerKey);
   }
+}
+
+/**
+ * The pod event handler of a controller that owns pods through expectations (ReplicaSet,
+ * DaemonSet): events settle the owner's expectations and wake the owner; an orphan wakes every
+ * owner whose selector matches it, so one of them can adopt it.
+ */
+export function ownedPodHandler<O extends KubeObject>(kind: string, expectations: ControllerExpectations,
+  enqueue: (key: string) => void, owners: SharedInformer<O>, selectorOf: (owner: O) => LabelSelector | undefined): EventHandler<Pod> {
+  const wake = (pod: Pod) => {
+    const owner = ownerKey(kind, pod);
+    if (owner) return enqueue(owner);
+    if (controllerOf(pod)) return; // controlled by something else
+    for (const o of owners.list(pod.metadata?.namespace ?? '')) {
+      try {
+        if (matchesLabels(labelSelectorFromMeta(selectorOf(o)), pod.metadata?.labels)) enqueue(keyOf(o));
+      } catch {
+        // an invalid selector selects nothing; that owner's own sync reports it
+      }
+    }
+  };
+  return {
+    onAdd: (pod) => {
+      const owner = ownerKey(kind, pod);
+      if (owner) {
+        if (pod.metadata?.deletionTimestamp) expectations.deletionObserved(owner, keyOf(pod));
+        else expectations.creationObserved(owner);
+      }
+      wake(pod);
+    },
+    onUpdate: (old, pod) => {
+      if (old.metadata?.resourceVersion === pod.metadata?.resourceVersion) return; // resync: the owners resync themselves
+      const owner = ownerKey(kind, pod);
+      if (owner && pod.metadata?.deletionTimestamp) expectations.deletionObserved(owner, keyOf(pod));
+      const oldOwner = ownerKey(kind, old);
+      if (oldOwner && oldOwner !== owner) enqueue(oldOwner);
+      wake(pod);
+    },
+    onDelete: (pod) => {
+      const owner = ownerKey(kind, pod);
+      if (!owner) return;
+      expectations.deletionObserved(owner, keyOf(pod));
+      enqueue(owner);
+    },
+  };
 }

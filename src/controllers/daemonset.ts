@@ -6,17 +6,17 @@
 // https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/
 import type { ControllerRevision, DaemonSet, DaemonSetStatus } from 'kubernetes-types/apps/v1.d.ts';
 import type { Node, Pod } from 'kubernetes-types/core/v1.d.ts';
-import { labelSelectorFromMeta, matchesLabels } from '../api/selectors/index.ts';
+import { labelSelectorFromMeta } from '../api/selectors/index.ts';
 import { keyOf } from '../client/cache.ts';
 import { Controller, controllerOf, ownerKeys } from '../client/controller.ts';
 import { isNotFound } from '../client/errors.ts';
 import type { EventRecorder } from '../client/events.ts';
-import type { SharedInformer } from '../client/informer.ts';
+import type { EventHandler, SharedInformer } from '../client/informer.ts';
 import { R } from '../client/resources.ts';
 import type { RestClient } from '../client/rest.ts';
 import type { ControllerContext, ControllerDefinition, RunningController } from './context.ts';
 import { claimObjects } from './controller-claims.ts';
-import { ControllerExpectations } from './controller-expectations.ts';
+import { ControllerExpectations, ownedPodHandler } from './controller-expectations.ts';
 import { daemonPodForNode } from './daemonset-nodes.ts';
 import { daemonSetStatus, planDaemonPods, rollingUpdateDeletes } from './daemonset-plan.ts';
 import { cleanupHistory, ensureCurrentRevision, REVISION_HASH_LABEL } from './daemonset-revisions.ts';
@@ -51,11 +51,6 @@ export function startDaemonSetController(ctx: ControllerContext, opts: { workers
   };
 }
 
-function dsKeyOfPod(pod: Pod): string | undefined {
-  const ref = controllerOf(pod);
-  return ref?.kind === 'DaemonSet' ? `${pod.metadata!.namespace}/${ref.name}` : undefined;
-}
-
 class DaemonSetSyncer {
   private readonly client: RestClient;
   private readonly dsInformer: SharedInformer<DaemonSet>;
@@ -76,45 +71,11 @@ class DaemonSetSyncer {
     this.recorder = recorder;
   }
 
-  /** Pod changes wake the owning DaemonSet (and settle its expectations), orphans every DaemonSet that could adopt them. */
-  podHandler() {
-    const wake = (pod: Pod) => {
-      const owner = dsKeyOfPod(pod);
-      if (owner) return this.enqueue(owner);
-      if (controllerOf(pod)) return;
-      for (const ds of this.dsInformer.list(pod.metadata?.namespace ?? '')) {
-        try {
-          if (matchesLabels(labelSelectorFromMeta(ds.spec?.selector), pod.metadata?.labels)) this.enqueue(keyOf(ds));
-        } catch {
-          // an invalid selector selects nothing; that DaemonSet's own sync reports it
-        }
-      }
-    };
-    return {
-      onAdd: (pod: Pod) => {
-        const owner = dsKeyOfPod(pod);
-        if (owner) {
-          if (pod.metadata?.deletionTimestamp) this.expectations.deletionObserved(owner, keyOf(pod));
-          else this.expectations.creationObserved(owner);
-        }
-        wake(pod);
-      },
-      onUpdate: (old: Pod, pod: Pod) => {
-        if (old.metadata?.resourceVersion === pod.metadata?.resourceVersion) return;
-        const owner = dsKeyOfPod(pod);
-        if (owner && pod.metadata?.deletionTimestamp) this.expectations.deletionObserved(owner, keyOf(pod));
-        const oldOwner = dsKeyOfPod(old);
-        if (oldOwner && oldOwner !== owner) this.enqueue(oldOwner);
-        wake(pod);
-      },
-      onDelete: (pod: Pod) => {
-        const owner = dsKeyOfPod(pod);
-        if (!owner) return;
-        this.expectations.deletionObserved(owner, keyOf(pod));
-        this.enqueue(owner);
-      },
-    };
+  /** Pod changes wake the owning DaemonSet, or every DaemonSet that could adopt an orphan. */
+  podHandler(): EventHandler<Pod> {
+    return ownedPodHandler('DaemonSet', this.expectations, (key) => this.enqueue(key), this.dsInformer, (o) => o.spec?.selector);
   }
+
 
   async sync(key: string): Promise<void> {
     const ds = this.dsInformer.get(key);

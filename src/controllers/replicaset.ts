@@ -4,17 +4,17 @@
 // https://kubernetes.io/docs/concepts/workloads/controllers/replicaset/
 import type { Pod } from 'kubernetes-types/core/v1.d.ts';
 import type { ReplicaSet, ReplicaSetCondition, ReplicaSetStatus } from 'kubernetes-types/apps/v1.d.ts';
-import { labelSelectorFromMeta, matchesLabels } from '../api/selectors/index.ts';
+import { labelSelectorFromMeta } from '../api/selectors/index.ts';
 import { keyOf } from '../client/cache.ts';
 import { Controller, controllerOf } from '../client/controller.ts';
 import { isNotFound } from '../client/errors.ts';
 import type { EventRecorder } from '../client/events.ts';
-import type { SharedInformer } from '../client/informer.ts';
+import type { EventHandler, SharedInformer } from '../client/informer.ts';
 import { R } from '../client/resources.ts';
 import type { RestClient } from '../client/rest.ts';
 import type { ControllerContext, ControllerDefinition, RunningController } from './context.ts';
 import { claimObjects } from './controller-claims.ts';
-import { ControllerExpectations } from './controller-expectations.ts';
+import { ControllerExpectations, ownedPodHandler } from './controller-expectations.ts';
 import {
   isPodActive, isPodAvailable, isPodReady, msUntilAvailable, podFromTemplate, podsToDelete, SLOW_START_INITIAL_BATCH, slowStartBatch,
 } from './pod-control.ts';
@@ -44,11 +44,6 @@ export function startReplicaSetController(ctx: ControllerContext, opts: { worker
   };
 }
 
-function rsKeyOfPod(pod: Pod): string | undefined {
-  const ref = controllerOf(pod);
-  return ref?.kind === 'ReplicaSet' ? `${pod.metadata!.namespace}/${ref.name}` : undefined;
-}
-
 class ReplicaSetSyncer {
   private readonly client: RestClient;
   private readonly rsInformer: SharedInformer<ReplicaSet>;
@@ -65,48 +60,10 @@ class ReplicaSetSyncer {
   }
 
   /** Pod changes wake the owning ReplicaSet, or every ReplicaSet that could adopt an orphan. */
-  podHandler() {
-    const wake = (pod: Pod) => {
-      const owner = rsKeyOfPod(pod);
-      if (owner) return this.enqueue(owner);
-      if (controllerOf(pod)) return; // controlled by something else
-      for (const rs of this.matchingReplicaSets(pod)) this.enqueue(keyOf(rs));
-    };
-    return {
-      onAdd: (pod: Pod) => {
-        const owner = rsKeyOfPod(pod);
-        if (owner) {
-          if (pod.metadata?.deletionTimestamp) this.expectations.deletionObserved(owner, keyOf(pod));
-          else this.expectations.creationObserved(owner);
-        }
-        wake(pod);
-      },
-      onUpdate: (old: Pod, pod: Pod) => {
-        if (old.metadata?.resourceVersion === pod.metadata?.resourceVersion) return; // resync: the ReplicaSets resync themselves
-        const owner = rsKeyOfPod(pod);
-        if (owner && pod.metadata?.deletionTimestamp) this.expectations.deletionObserved(owner, keyOf(pod));
-        const oldOwner = rsKeyOfPod(old);
-        if (oldOwner && oldOwner !== owner) this.enqueue(oldOwner);
-        wake(pod);
-      },
-      onDelete: (pod: Pod) => {
-        const owner = rsKeyOfPod(pod);
-        if (!owner) return;
-        this.expectations.deletionObserved(owner, keyOf(pod));
-        this.enqueue(owner);
-      },
-    };
+  podHandler(): EventHandler<Pod> {
+    return ownedPodHandler('ReplicaSet', this.expectations, (key) => this.enqueue(key), this.rsInformer, (o) => o.spec?.selector);
   }
 
-  private matchingReplicaSets(pod: Pod): ReplicaSet[] {
-    return this.rsInformer.list(pod.metadata?.namespace ?? '').filter((rs) => {
-      try {
-        return matchesLabels(labelSelectorFromMeta(rs.spec?.selector), pod.metadata?.labels);
-      } catch {
-        return false; // an invalid selector selects nothing; the ReplicaSet's own sync reports it
-      }
-    });
-  }
 
   async sync(key: string): Promise<void> {
     const rs = this.rsInformer.get(key);
