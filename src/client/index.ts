@@ -11,5 +11,6 @@ export * from './rate-limiter.ts';
 export * from './workqueue.ts';
 export * from './controller.ts';
 export * from './discovery.ts';
+export * from './written-objects.ts';
 export * from './events.ts';
 export * from './leader.ts';

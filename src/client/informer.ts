@@ -51,6 +51,8 @@ export class SharedInformer<T extends KubeObject = KubeObject> {
   private readonly opts: InformerOptions;
   private readonly store = new Indexer<T>();
   private readonly handlers = new Set<EventHandler<T>>();
+  /** Checks of pending waitUntil calls, run after every change to the cache. */
+  private readonly waiters = new Set<() => void>();
   private readonly stopController = new AbortController();
   private readonly freeze: boolean;
   private resourceVersion = '';
@@ -78,6 +80,27 @@ export class SharedInformer<T extends KubeObject = KubeObject> {
     this.handlers.add(handler);
     if (this.synced) for (const obj of this.store.list()) this.call('onAdd', () => handler.onAdd?.(obj, true));
     return () => this.handlers.delete(handler);
+  }
+
+  /**
+   * Resolves true once check() holds, looking again after every change to the cache; false
+   * after timeoutMs. A controller uses it to see its own write in the cache before the next
+   * sync of the same key reads from it.
+   */
+  waitUntil(check: () => boolean, timeoutMs = 5000): Promise<boolean> {
+    if (check()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.waiters.delete(look);
+        resolve(ok);
+      };
+      const look = () => {
+        if (check()) done(true);
+      };
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.waiters.add(look);
+    });
   }
 
   addIndexer(name: string, fn: IndexFunc<T>): void {
@@ -295,14 +318,21 @@ export class SharedInformer<T extends KubeObject = KubeObject> {
 
   private emitAdd(obj: T, initial: boolean): void {
     for (const h of this.handlers) this.call('onAdd', () => h.onAdd?.(obj, initial));
+    this.notifyWaiters();
   }
 
   private emitUpdate(old: T, obj: T): void {
     for (const h of this.handlers) this.call('onUpdate', () => h.onUpdate?.(old, obj));
+    this.notifyWaiters();
   }
 
   private emitDelete(obj: T, finalStateUnknown: boolean): void {
     for (const h of this.handlers) this.call('onDelete', () => h.onDelete?.(obj, finalStateUnknown));
+    this.notifyWaiters();
+  }
+
+  private notifyWaiters(): void {
+    for (const look of [...this.waiters]) this.call('waitUntil', look);
   }
 
   /** A throwing handler must not break the informer or the other handlers; it is reported. */

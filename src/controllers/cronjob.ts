@@ -18,7 +18,7 @@ import { R } from '../client/resources.ts';
 import type { ControllerContext, ControllerDefinition, RunningController } from './context.ts';
 import { type CronSchedule, formatInZone, mostRecentScheduleTime, nextAfter, parseSchedule } from './cron-schedule.ts';
 import { finishedCondition } from './job-status.ts';
-import { WrittenObjects } from './job-written.ts';
+import { WrittenObjects } from '../client/written-objects.ts';
 
 export const SCHEDULED_TIMESTAMP_ANNOTATION = 'batch.kubernetes.io/cronjob-scheduled-timestamp';
 export const JOBS_BY_CRONJOB_INDEX = 'cronjob-controller:cronjob-key';

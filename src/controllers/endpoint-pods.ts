@@ -159,13 +159,3 @@ function sameLabels(a: Pod, b: Pod): boolean {
   const ka = Object.keys(la);
   return ka.length === Object.keys(lb).length && ka.every((k) => la[k] === lb[k]);
 }
-
-/** Waits (bounded) until the informer cache shows what we just wrote, so the next sync of the key sees it. */
-export async function waitForCache(done: () => boolean, timeoutMs = 5000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return true;
-}

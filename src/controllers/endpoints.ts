@@ -14,7 +14,7 @@ import { R } from '../client/resources.ts';
 import type { ControllerContext, ControllerDefinition, RunningController } from './context.ts';
 import {
   HEADLESS_LABEL, LAST_CHANGE_TRIGGER_TIME, enqueueServicesOfPods, hasSelector, isHeadless, lastChangeTriggerTime,
-  podsForService, waitForCache,
+  podsForService,
 } from './endpoint-pods.ts';
 import { subsetsEqual, subsetsFor, truncateSubsets } from './endpoint-subsets.ts';
 
@@ -45,7 +45,7 @@ export function startEndpointsController(ctx: ControllerContext, workers = 5): R
         await ctx.client.delete(R.endpoints, name, { namespace }).catch((e) => {
           if (!isNotFound(e)) throw e;
         });
-        await waitForCache(() => endpoints.get(key)?.metadata?.uid !== current.metadata?.uid);
+        await endpoints.waitUntil(() => endpoints.get(key)?.metadata?.uid !== current.metadata?.uid);
       }
       return;
     }
@@ -68,7 +68,7 @@ export function startEndpointsController(ctx: ControllerContext, workers = 5): R
     if (!current) {
       try {
         const created = await ctx.client.create(R.endpoints, desired, { fieldManager: FIELD_MANAGER });
-        await waitForCache(() => endpoints.get(key)?.metadata?.uid === created.metadata?.uid);
+        await endpoints.waitUntil(() => endpoints.get(key)?.metadata?.uid === created.metadata?.uid);
       } catch (e) {
         // A terminating namespace refuses new objects; the namespace controller is deleting everything anyway.
         if (isForbidden(e) && /terminat/i.test((e as Error).message)) return;
@@ -80,7 +80,7 @@ export function startEndpointsController(ctx: ControllerContext, workers = 5): R
     }
     try {
       const updated = await ctx.client.update(R.endpoints, desired, { fieldManager: FIELD_MANAGER });
-      await waitForCache(() => endpoints.get(key)?.metadata?.resourceVersion === updated.metadata?.resourceVersion);
+      await endpoints.waitUntil(() => endpoints.get(key)?.metadata?.resourceVersion === updated.metadata?.resourceVersion);
     } catch (e) {
       recorder.event(withKind(current, 'Endpoints'), 'Warning', 'FailedToUpdateEndpoint',
         `Failed to update endpoint ${key}: ${(e as Error).message}`);

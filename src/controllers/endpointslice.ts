@@ -19,7 +19,7 @@ import type { SharedInformer } from '../client/informer.ts';
 import type { ControllerContext, ControllerDefinition, RunningController } from './context.ts';
 import {
   LAST_CHANGE_TRIGGER_TIME, addressTypesOf, enqueueServicesOfNodes, enqueueServicesOfPods, hasSelector, lastChangeTriggerTime,
-  podsForService, waitForCache,
+  podsForService,
 } from './endpoint-pods.ts';
 import { CONTROLLER_NAME, MANAGED_BY_LABEL, SERVICE_NAME_LABEL, type SlicePlan, desiredEndpoints, planSlices } from './endpoint-slices.ts';
 
@@ -128,6 +128,6 @@ async function applyPlan(client: RestClient, cache: SharedInformer<EndpointSlice
       seen.push(() => cache.get(key)?.metadata?.uid !== s.metadata?.uid);
     }
   } finally {
-    await waitForCache(() => seen.every((f) => f()));
+    await cache.waitUntil(() => seen.every((f) => f()));
   }
 }

@@ -19,7 +19,7 @@ import { R } from '../client/resources.ts';
 import type { SharedInformer } from '../client/informer.ts';
 import type { ControllerContext, ControllerDefinition, RunningController } from './context.ts';
 import { JobExpectations } from './job-expectations.ts';
-import { WrittenObjects } from './job-written.ts';
+import { WrittenObjects } from '../client/written-objects.ts';
 import { type JobPodOps, manageJob } from './job-manage.ts';
 import {
   completionIndexOf, failureTime, formatIndexes, hasTrackingFinalizer, isIndexed, isPodFailed,

@@ -5,9 +5,9 @@
 // resourceVersion it is at least as new; a conflict drops the entry (someone
 // else wrote after us) and the retry starts from the cache.
 import type { KubeObject } from '../api/types.ts';
-import { keyOf } from '../client/cache.ts';
-import { isConflict } from '../client/errors.ts';
-import type { SharedInformer } from '../client/informer.ts';
+import { keyOf } from './cache.ts';
+import { isConflict } from './errors.ts';
+import type { SharedInformer } from './informer.ts';
 
 export class WrittenObjects<T extends KubeObject> {
   private readonly informer: SharedInformer<T>;
