@@ -1,23 +1,19 @@
-// What a custom resource's CRD says about printing and scaling it.
+// What a custom resource's CRD says about printing and scaling it (src/api/crd.ts reads the CRD).
+import type { CustomResourceDefinition, CustomResourceSubresourceScale } from 'kubernetes-types/apiextensions/v1.d.ts';
+import { crdScaleSubresource, crdVersion } from '../../api/crd.ts';
 import type { PrinterColumn } from '../../api/tables/types.ts';
 import type { ResourceCall } from './context.ts';
 
-interface CrdVersion {
-  name: string;
-  additionalPrinterColumns?: PrinterColumn[];
-  subresources?: { scale?: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath?: string } };
-}
-
-function crdVersion(call: ResourceCall): CrdVersion | undefined {
-  if (!call.r.custom) return undefined;
-  const crd = call.parts.crdFor?.(call.r);
-  return (crd?.spec?.versions as CrdVersion[] | undefined)?.find((v) => v.name === call.r.version);
+function crdOf(call: ResourceCall): CustomResourceDefinition | undefined {
+  return call.r.custom ? call.parts.crdFor?.(call.r) as CustomResourceDefinition | undefined : undefined;
 }
 
 export function crdPrinterColumnsFor(call: ResourceCall): PrinterColumn[] | undefined {
-  return crdVersion(call)?.additionalPrinterColumns;
+  const crd = crdOf(call);
+  return crd ? crdVersion(crd, call.r.version)?.additionalPrinterColumns as PrinterColumn[] | undefined : undefined;
 }
 
-export function scalePathsFor(call: ResourceCall): { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath?: string } | undefined {
-  return crdVersion(call)?.subresources?.scale;
+export function scalePathsFor(call: ResourceCall): CustomResourceSubresourceScale | undefined {
+  const crd = crdOf(call);
+  return crd ? crdScaleSubresource(crd, call.r.version) : undefined;
 }

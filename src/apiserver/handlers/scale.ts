@@ -1,7 +1,8 @@
 // The scale subresource (autoscaling/v1 Scale) of Deployments, ReplicaSets,
 // StatefulSets and custom resources that declare one: what `kubectl scale` uses.
 import type { KubeObject } from '../../api/types.ts';
-import { evalJsonPath } from '../../api/jsonpath.ts';
+import { readCustomResourceScale, writeCustomResourceReplicas } from '../../api/crd.ts';
+import { labelSelectorFromMeta, labelSelectorString } from '../../api/selectors/index.ts';
 import { applyPatch, PatchError } from '../../api/patch/index.ts';
 import { ApiError, errors } from '../errors.ts';
 import { decodeBody, mediaType, readBody } from '../http.ts';
@@ -12,41 +13,20 @@ import { type ResourceCall, writeOptions } from './context.ts';
 import { patchError } from './patch.ts';
 import { scalePathsFor } from './printer-columns.ts';
 
-function selectorString(sel: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] } | undefined): string {
-  if (!sel) return '';
-  const parts = Object.entries(sel.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
-  for (const e of sel.matchExpressions ?? []) {
-    const vals = (e.values ?? []).join(',');
-    if (e.operator === 'In') parts.push(`${e.key} in (${vals})`);
-    else if (e.operator === 'NotIn') parts.push(`${e.key} notin (${vals})`);
-    else if (e.operator === 'Exists') parts.push(e.key);
-    else if (e.operator === 'DoesNotExist') parts.push(`!${e.key}`);
-  }
-  return parts.join(',');
-}
-
-function getPath(obj: KubeObject, path: string): unknown {
-  return evalJsonPath(path, obj)[0];
-}
-
-function setPath(obj: KubeObject, path: string, value: unknown): void {
-  const keys = path.replace(/^\./, '').split('.');
-  let cur: Record<string, unknown> = obj;
-  for (const k of keys.slice(0, -1)) cur = (cur[k] ??= {}) as Record<string, unknown>;
-  cur[keys[keys.length - 1]] = value;
-}
+/** Where the built-in scalable kinds keep their replicas (a CRD declares its own paths). */
+const BUILTIN_SCALE_PATHS = { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas' };
 
 function toScale(call: ResourceCall, obj: KubeObject): KubeObject {
   const paths = scalePathsFor(call);
   const m = obj.metadata!;
-  const replicas = paths ? getPath(obj, paths.specReplicasPath) : obj.spec?.replicas;
-  const statusReplicas = paths ? getPath(obj, paths.statusReplicasPath) : obj.status?.replicas;
-  const selector = paths ? (paths.labelSelectorPath ? getPath(obj, paths.labelSelectorPath) : undefined) : selectorString(obj.spec?.selector);
+  const scale = readCustomResourceScale(paths ?? BUILTIN_SCALE_PATHS, obj);
+  // Built-in kinds show their LabelSelector in its string form, as metav1.LabelSelectorAsSelector does.
+  const selector = paths ? scale.selector : obj.spec?.selector ? labelSelectorString(labelSelectorFromMeta(obj.spec.selector)) : '';
   return {
     kind: 'Scale', apiVersion: 'autoscaling/v1',
     metadata: { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion, creationTimestamp: m.creationTimestamp },
-    spec: { replicas: typeof replicas === 'number' ? replicas : 0 },
-    status: { replicas: typeof statusReplicas === 'number' ? statusReplicas : 0, ...(selector ? { selector } : {}) },
+    spec: { replicas: scale.specReplicas ?? 0 },
+    status: { replicas: scale.statusReplicas, ...(selector ? { selector } : {}) },
   };
 }
 
@@ -88,9 +68,7 @@ export async function handleScale(call: ResourceCall): Promise<void> {
       message: `Invalid value: ${JSON.stringify(replicas ?? null)}: must be greater than or equal to 0` }]);
   }
   const next = structuredClone(current);
-  const paths = scalePathsFor(call);
-  if (paths) setPath(next, paths.specReplicasPath, replicas);
-  else next.spec = { ...(next.spec ?? {}), replicas };
+  writeCustomResourceReplicas(scalePathsFor(call) ?? BUILTIN_SCALE_PATHS, next, replicas);
   const result = await writeUpdate(parts, r, current, kv.modRevision, next, '', writeOptions(call));
   sendScale(call, 200, toScale(call, result.object));
 }
