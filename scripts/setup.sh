@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # containerd + runc: the CRI interoperability tests drive containerd's CRI plugin.
-PACKAGES=(containerd runc runsc conmon tini busybox-static containernetworking-plugins iproute2 docker-registry skopeo apache2-utils attr)
+PACKAGES=(containerd runc runsc conmon tini busybox-static containernetworking-plugins iproute2 iptables nftables etcd-server etcd-client docker-registry skopeo apache2-utils attr)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -60,6 +60,11 @@ export const BUILTIN_RESOURCES: ResourceInfo[] = [
     { kind: 'Job', plural: 'jobs', namespaced: true, categories: ['all'], subresources: ['status'] },
     { kind: 'CronJob', plural: 'cronjobs', namespaced: true, shortNames: ['cj'], categories: ['all'], subresources: ['status'] },
   ]),
+  ...group('authentication.k8s.io', 'v1', [{ kind: 'SelfSubjectReview', plural: 'selfsubjectreviews', namespaced: false, verbs: ['create'] }]),
+  ...group('certificates.k8s.io', 'v1', [
+    { kind: 'CertificateSigningRequest', plural: 'certificatesigningrequests', namespaced: false, shortNames: ['csr'],
+      subresources: ['status', 'approval'] },
+  ]),
   ...group('coordination.k8s.io', 'v1', [{ kind: 'Lease', plural: 'leases', namespaced: true }]),
   ...group('discovery.k8s.io', 'v1', [{ kind: 'EndpointSlice', plural: 'endpointslices', namespaced: true }]),
   ...group('events.k8s.io', 'v1', [{ kind: 'Event', plural: 'events', namespaced: true, shortNames: ['ev'] }]),
@@ -72,5 +77,5 @@ export const BUILTIN_RESOURCES: ResourceInfo[] = [
 ];
 
 /** Groups in the order discovery lists them (core first, as kube-apiserver does). */
-export const BUILTIN_GROUP_ORDER = ['', 'apps', 'events.k8s.io', 'batch', 'coordination.k8s.io', 'discovery.k8s.io',
-  'scheduling.k8s.io', 'node.k8s.io', 'apiextensions.k8s.io'];
+export const BUILTIN_GROUP_ORDER = ['', 'apps', 'events.k8s.io', 'authentication.k8s.io', 'batch', 'certificates.k8s.io',
+  'coordination.k8s.io', 'discovery.k8s.io', 'scheduling.k8s.io', 'node.k8s.io', 'apiextensions.k8s.io'];

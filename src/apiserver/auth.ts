@@ -9,7 +9,12 @@ export interface UserInfo {
   username: string;
   uid?: string;
   groups: string[];
+  /** Extra attributes (e.g. a service account token's authentication.kubernetes.io/pod-name). */
+  extra?: Record<string, string[]>;
 }
+
+/** Another kind of bearer token (e.g. service account JWTs): its user, or undefined when the token is not one of its own. */
+export type BearerTokenAuthenticator = (token: string) => Promise<UserInfo | undefined>;
 
 export interface TokenEntry extends UserInfo {
   token: string;
@@ -23,6 +28,7 @@ export function newToken(): string {
 
 export class TokenAuthenticator {
   #tokens: TokenEntry[];
+  #others: BearerTokenAuthenticator[] = [];
   constructor(tokens: TokenEntry[]) {
     this.#tokens = tokens;
   }
@@ -42,7 +48,12 @@ export class TokenAuthenticator {
     return { auth: new TokenAuthenticator(tokens), adminToken: admin.token };
   }
 
-  authenticate(req: IncomingMessage): UserInfo | undefined {
+  /** Tried, in order, for bearer tokens that are not in tokens.json. */
+  addBearerAuthenticator(a: BearerTokenAuthenticator): void {
+    this.#others.push(a);
+  }
+
+  async authenticate(req: IncomingMessage): Promise<UserInfo | undefined> {
     const header = req.headers.authorization;
     if (!header) return undefined;
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
@@ -53,6 +64,10 @@ export class TokenAuthenticator {
       if (known.length === given.length && timingSafeEqual(known, given)) {
         return { username: t.username, uid: t.uid, groups: t.groups };
       }
+    }
+    for (const other of this.#others) {
+      const user = await other(m[1]);
+      if (user) return user;
     }
     return undefined;
   }

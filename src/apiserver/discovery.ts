@@ -78,6 +78,7 @@ const SUBRESOURCE_VERBS: Record<string, { kind: (r: ResourceInfo) => { group: st
   proxy: { kind: (r) => ({ group: '', version: 'v1', kind: r.kind === 'Pod' ? 'PodProxyOptions' : r.kind === 'Node' ? 'NodeProxyOptions' : 'ServiceProxyOptions' }),
     verbs: ['create', 'delete', 'get', 'patch', 'update'] },
   finalize: { kind: (r) => ({ group: r.group, version: r.version, kind: r.kind }), verbs: ['update'] },
+  approval: { kind: (r) => ({ group: r.group, version: r.version, kind: r.kind }), verbs: ['get', 'patch', 'update'] },
   token: { kind: () => ({ group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' }), verbs: ['create'] },
   ephemeralcontainers: { kind: (r) => ({ group: r.group, version: r.version, kind: r.kind }), verbs: ['get', 'patch', 'update'] },
 };

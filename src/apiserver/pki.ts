@@ -122,6 +122,49 @@ export async function issueClientCert(
   ]);
 }
 
+/** certificates.k8s.io usage names → key usage bits and extended key usages. */
+const KEY_USAGE_FLAGS: Record<string, number> = {
+  'digital signature': x509.KeyUsageFlags.digitalSignature, 'key encipherment': x509.KeyUsageFlags.keyEncipherment,
+  'content commitment': x509.KeyUsageFlags.nonRepudiation, 'key agreement': x509.KeyUsageFlags.keyAgreement,
+  'data encipherment': x509.KeyUsageFlags.dataEncipherment,
+};
+const EXT_KEY_USAGES: Record<string, string> = {
+  'client auth': x509.ExtendedKeyUsage.clientAuth, 'server auth': x509.ExtendedKeyUsage.serverAuth,
+};
+
+/**
+ * Issues a certificate for a PKCS#10 request (PEM) with the CA: the request's subject and public key,
+ * the given certificates.k8s.io usages, valid for `validityMs` (capped at the CA's own end), as
+ * kube-controller-manager's csrsigning controller does. The caller decides whether the request may be signed.
+ */
+export async function signCertificateRequest(ca: { certPem: string; keyPem: string }, csrPem: string,
+  opts: { usages: string[]; validityMs: number }): Promise<string> {
+  const signer = await loadSigner(ca.certPem, ca.keyPem, 'the cluster signing key');
+  const request = new x509.Pkcs10CertificateRequest(csrPem);
+  const keyUsage = opts.usages.reduce((bits, u) => bits | (KEY_USAGE_FLAGS[u] ?? 0), 0);
+  const ekus = opts.usages.map((u) => EXT_KEY_USAGES[u]).filter((e): e is string => e !== undefined);
+  const now = Date.now();
+  const cert = await x509.X509CertificateGenerator.create(
+    {
+      subject: request.subjectName,
+      issuer: signer.cert.subjectName,
+      publicKey: request.publicKey,
+      signingKey: signer.key,
+      signingAlgorithm: signer.signingAlgorithm,
+      notBefore: new Date(now - BACKDATE_MS),
+      notAfter: new Date(Math.min(now + opts.validityMs, signer.cert.notAfter.getTime())),
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        ...(keyUsage ? [new x509.KeyUsagesExtension(keyUsage, true)] : []),
+        ...(ekus.length > 0 ? [new x509.ExtendedKeyUsageExtension(ekus, false)] : []),
+        await x509.AuthorityKeyIdentifierExtension.create(signer.cert.publicKey, false, crypto),
+      ],
+    },
+    crypto,
+  );
+  return cert.toString('pem');
+}
+
 export interface KubeconfigParams {
   server: string;
   caPem: string;

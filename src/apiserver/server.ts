@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Store } from '../store/store.ts';
 import type { KindSchemaResolver as SchemaResolver } from '../api/schema/resolver.ts';
 import { ANONYMOUS, type TokenAuthenticator, type UserInfo } from './auth.ts';
@@ -19,8 +20,12 @@ import { ResourceTable } from './resources.ts';
 import type { Admission } from './registry/admission.ts';
 import type { ResourceCall, ServerParts } from './handlers/context.ts';
 import { handleResource } from './handlers/resource.ts';
+import { handlePodProxy, handlePodUpgrade, isPodProxyCall, isPodStreamUpgrade, type KubeletClientTls } from './handlers/pod-proxy.ts';
 import { auditEventFor } from './audit-event.ts';
 import type { KubeObject, ResourceInfo } from '../api/types.ts';
+import type { ServiceAccountTokens } from './serviceaccount-tokens.ts';
+import { clientCertificateUser } from './auth-x509.ts';
+import { anonymousAllowed, type Authorizer } from './authz/index.ts';
 
 export const KUBERNETES_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0-skiff' };
 
@@ -30,13 +35,20 @@ export interface ApiServerOptions {
   auth: TokenAuthenticator;
   resources?: ResourceTable;
   resolver?: SchemaResolver;
-  tls?: { cert: string; key: string };
+  /** With `ca`, clients may authenticate with a certificate it signed (CN = user, O = groups). */
+  tls?: { cert: string; key: string; ca?: string };
+  /** Decides every resource request of an authenticated user (authz/); without it, all are allowed. */
+  authorizer?: Authorizer;
   audit?: AuditLog;
   metrics?: ReturnType<typeof createApiMetrics>;
   crdFor?: (r: ResourceInfo) => KubeObject | undefined;
   bookmarkIntervalMs?: number;
   /** Readiness beyond "the store answers", e.g. CRDs loaded. */
   ready?: () => boolean;
+  /** Signs service account tokens (serviceaccounts/token). */
+  serviceAccountTokens?: ServiceAccountTokens;
+  /** The client certificate for reaching node agents (pods/log, exec, attach, portforward). */
+  kubeletClient?: KubeletClientTls;
 }
 
 const UNAUTHENTICATED_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version', '/healthz/ping', '/livez/ping', '/readyz/ping']);
@@ -61,6 +73,8 @@ export class ApiServer {
       bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 60_000,
       shutdown: this.#abort.signal,
       crdFor: opts.crdFor,
+      serviceAccountTokens: opts.serviceAccountTokens,
+      userAdmission: opts.authorizer?.admit,
       onWatch: opts.metrics ? (resource, delta) => (delta > 0 ? opts.metrics!.watchStarted(resource) : opts.metrics!.watchEnded(resource)) : undefined,
     };
     this.#openapi = new OpenApiCache(this.resources, opts.resolver);
@@ -72,9 +86,17 @@ export class ApiServer {
         else res.destroy();
       });
     };
+    // Only pods/exec|attach|portforward take protocol upgrades; other upgrade requests stay plain requests.
+    const shouldUpgradeCallback = (req: IncomingMessage) => isPodStreamUpgrade(req.url);
     this.server = opts.tls
-      ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key, keepAlive: true }, handler)
-      : http.createServer({ keepAlive: true }, handler);
+      ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key, keepAlive: true, shouldUpgradeCallback,
+        ...(opts.tls.ca && { ca: opts.tls.ca, requestCert: true, rejectUnauthorized: false }) }, handler)
+      : http.createServer({ keepAlive: true, shouldUpgradeCallback }, handler);
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void handlePodUpgrade(req, socket, head, {
+      authenticate: async (r) => clientCertificateUser(r) ?? await opts.auth.authenticate(r),
+      authorize: async (user, info) => { await opts.authorizer?.authorize(user, info); },
+      parts: this.parts, kubelet: opts.kubeletClient,
+    }));
     this.server.keepAliveTimeout = 65_000;
     this.server.headersTimeout = 70_000;
     this.server.requestTimeout = 0; // watches are long-running
@@ -96,6 +118,7 @@ export class ApiServer {
 
   async close(): Promise<void> {
     this.#abort.abort();
+    this.#opts.authorizer?.stop();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
@@ -111,16 +134,18 @@ export class ApiServer {
     let code = 200;
     try {
       info = parseRequest(req.method ?? 'GET', req.url ?? '/');
-      const authed = this.#opts.auth.authenticate(req);
+      const authed = clientCertificateUser(req) ?? await this.#opts.auth.authenticate(req);
       if (authed) user = authed;
       const path = info.kind === 'resource' ? '' : info.path.replace(/\/+$/, '') || '/';
-      if (!authed && !(info.kind === 'nonresource' && UNAUTHENTICATED_PATHS.has(path))) throw errors.unauthorized();
+      const anonymous = !req.headers.authorization && info.kind === 'resource' && anonymousAllowed(info);
+      if (!authed && !anonymous && !(info.kind === 'nonresource' && UNAUTHENTICATED_PATHS.has(path))) throw errors.unauthorized();
+      if (info.kind === 'resource') await this.#opts.authorizer?.authorize(user, info);
       if (info.kind === 'nonresource') await this.#nonResource(req, res, info.path.replace(/\/+$/, '') || '/');
       else if (info.kind === 'discovery') this.#discovery(req, res, info);
       else {
         const r = this.resources.find(info.group, info.version, info.resource);
         if (!r) throw errors.notFoundPath();
-        call = { req, res, info, r, parts: this.parts, userAgent: String(req.headers['user-agent'] ?? ''), warnings: [] };
+        call = { req, res, info, r, parts: this.parts, userAgent: String(req.headers['user-agent'] ?? ''), warnings: [], user };
         const warnings = call.warnings;
         // Warnings (e.g. unknown fields under fieldValidation=Warn) travel as HTTP Warning headers.
         const origWriteHead = res.writeHead.bind(res);
@@ -128,7 +153,7 @@ export class ApiServer {
           if (warnings.length > 0) res.setHeader('Warning', warnings.map((w) => `299 - ${JSON.stringify(w)}`));
           return origWriteHead(...args);
         }) as typeof res.writeHead;
-        await handleResource(call);
+        await (isPodProxyCall(call) ? handlePodProxy(call, this.#opts.kubeletClient) : handleResource(call));
       }
       code = res.statusCode;
     } catch (e) {

@@ -11,9 +11,13 @@ import { createAdmission } from './admission/index.ts';
 import { ServiceAllocator } from './admission/service-allocator.ts';
 import { AuditLog, type AuditLogOptions } from './audit.ts';
 import { TokenAuthenticator } from './auth.ts';
+import { Authorizer } from './authz/index.ts';
+import { bootstrapTokenAuthenticator, ensureClusterInfo, ensureNodeJoinToken } from './bootstrap-token.ts';
+import { ServiceAccountTokens, serviceAccountTokenAuthenticator } from './serviceaccount-tokens.ts';
 import { CrdController } from './crd-controller.ts';
 import { createApiMetrics } from './metrics.ts';
 import { ensurePki, writeKubeconfig } from './pki.ts';
+import { ensureKubeletClientCert } from './kubelet-client-cert.ts';
 import { ResourceTable } from './resources.ts';
 import { ApiServer } from './server.ts';
 import { ensureSystemObjects } from './system-objects.ts';
@@ -36,6 +40,11 @@ export interface StartOptions {
    * ('*', 'name', '-name'); default SERVER_CONTROLLERS; false when an external controller manager runs them.
    */
   controllers?: false | '*' | readonly string[];
+  /**
+   * Run the in-process controllers only while this server holds the controller manager's Lease
+   * (several API servers on one etcd); it campaigns again whenever it loses the Lease.
+   */
+  leaderElect?: boolean;
 }
 
 /**
@@ -50,6 +59,8 @@ export interface ApiServerHandle {
   adminToken: string;
   kubeconfigPath: string;
   caCertPem: string;
+  /** The node join token, also in <dataDir>/node-token (see bootstrap-join-token.ts). */
+  nodeToken: string;
   server: ApiServer;
   store: Store;
   close(): Promise<void>;
@@ -71,6 +82,7 @@ export async function startApiServer(opts: StartOptions): Promise<ApiServerHandl
   const host = opts.bindAddress === '0.0.0.0' || opts.bindAddress === '::' ? '127.0.0.1' : opts.bindAddress;
   const pki = await ensurePki(opts.dataDir, { hosts: [opts.bindAddress, hostname()].filter((h) => h !== '0.0.0.0' && h !== '::') });
   const { auth, adminToken } = TokenAuthenticator.loadOrInit(opts.dataDir);
+  const serviceAccountTokens = ServiceAccountTokens.loadOrCreate(opts.dataDir);
   const resolver = createSchemaResolver();
   const resources = new ResourceTable();
   const allocator = new ServiceAllocator(store);
@@ -86,11 +98,16 @@ export async function startApiServer(opts: StartOptions): Promise<ApiServerHandl
   const audit = opts.audit ? new AuditLog(opts.audit) : undefined;
   const server = new ApiServer({
     store, admission, auth, resources, resolver, audit, metrics,
-    tls: { cert: pki.servingCertPem, key: pki.servingKeyPem },
+    tls: { cert: pki.servingCertPem, key: pki.servingKeyPem, ca: pki.caCertPem },
+    authorizer: new Authorizer(store),
     crdFor: (r) => crds.crdFor(r),
     bookmarkIntervalMs: opts.bookmarkIntervalMs,
     ready: () => crds.synced,
+    kubeletClient: await ensureKubeletClientCert(opts.dataDir),
+    serviceAccountTokens,
   });
+  auth.addBearerAuthenticator(serviceAccountTokenAuthenticator(serviceAccountTokens, store, resources));
+  auth.addBearerAuthenticator(bootstrapTokenAuthenticator(store));
   await crds.start(server.parts);
   let port: number;
   try {
@@ -108,14 +125,34 @@ export async function startApiServer(opts: StartOptions): Promise<ApiServerHandl
   const url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const kubeconfigPath = join(opts.dataDir, 'kubeconfig');
   await writeKubeconfig(kubeconfigPath, { server: url, caPem: pki.caCertPem, token: adminToken, user: 'skiff-admin', cluster: 'skiff', context: 'skiff' });
+  // What a joining agent needs: the CA (anonymously, from cluster-info) and a bootstrap token (node-token).
+  await ensureClusterInfo(server.parts, { server: url, caCertPem: pki.caCertPem });
+  const nodeToken = await ensureNodeJoinToken(server.parts, { dataDir: opts.dataDir, caCertPem: pki.caCertPem });
   // The controllers talk to this server over HTTPS like any client; an external
   // `skiff controller-manager` replaces them when started with --disable-controllers.
   let controllerClient: RestClient | undefined;
   let controllerManager: ControllerManager | undefined;
+  let closing = false;
   if (opts.controllers !== false) {
     controllerClient = new RestClient({ server: url, token: adminToken, ca: pki.caCertPem }, { userAgent: 'skiff-controller-manager' });
+    const client = controllerClient;
+    const startManager = (): Promise<ControllerManager> => startControllerManager({
+      client, controllers: opts.controllers === false ? [] : opts.controllers ?? SERVER_CONTROLLERS,
+      leaderElect: opts.leaderElect,
+      // Shorter than kube-controller-manager's 15 s so a dead leader's API server is replaced
+      // within about 10 s; renewals are cheap single writes.
+      leaseDurationSeconds: 8, renewDeadlineMs: 6000, retryPeriodMs: 1000,
+      // The CSR signer issues node credentials with the cluster CA (--cluster-signing-{cert,key}-file).
+      options: { clusterSigning: { certPem: pki.caCertPem, keyPem: pki.caKeyPem } },
+      onLeadershipLost: () => void (async () => {
+        const lost = controllerManager;
+        if (closing) return;
+        controllerManager = await startManager();
+        await lost?.stop();
+      })(),
+    });
     try {
-      controllerManager = await startControllerManager({ client: controllerClient, controllers: opts.controllers ?? SERVER_CONTROLLERS });
+      controllerManager = await startManager();
     } catch (e) {
       await controllerClient.close();
       await server.close();
@@ -126,8 +163,9 @@ export async function startApiServer(opts: StartOptions): Promise<ApiServerHandl
     await controllerManager.waitForSync(5000);
   }
   return {
-    url, port, adminToken, kubeconfigPath, caCertPem: pki.caCertPem, server, store,
+    url, port, adminToken, kubeconfigPath, caCertPem: pki.caCertPem, nodeToken, server, store,
     async close() {
+      closing = true;
       await controllerManager?.stop();
       await controllerClient?.close();
       await server.close();

@@ -1,7 +1,8 @@
 // `skiff runtime`: the CRI container runtime (runc + conmon) on a unix socket for kubelet.
 import { DEFAULT_CNI_BIN_DIRS, DEFAULT_CNI_CONF_DIR } from '../runtime/cni.ts';
-import { defaultHandlers } from '../runtime/handlers.ts';
+import { defaultHandlers, formatHandlers } from '../runtime/handlers.ts';
 import { DEFAULT_ROOT, parseHandlers, runtimeMain } from '../runtime/main.ts';
+import { DEFAULT_STREAM_ADDRESS, parseStreamAddress } from '../runtime/streaming/server.ts';
 import { CliError } from './errors.ts';
 import { parseFlags } from './flags.ts';
 
@@ -12,8 +13,12 @@ export const RUNTIME_FLAGS = {
   'cni-bin-dir': { type: 'string', default: DEFAULT_CNI_BIN_DIRS.join(':'), help: 'CNI plugin directories, colon-separated' },
   'runtime-handlers': {
     type: 'string',
-    default: Object.entries(defaultHandlers()).map(([n, h]) => `${n}=${h.binary}`).join(','),
-    help: 'RuntimeClass handlers as NAME=/path/to/oci-runtime, comma-separated',
+    default: formatHandlers(defaultHandlers()),
+    help: 'RuntimeClass handlers as NAME=/path/to/oci-runtime followed by its global flags (space-separated), comma-separated',
+  },
+  'stream-address': {
+    type: 'string', default: DEFAULT_STREAM_ADDRESS,
+    help: 'HOST:PORT of the HTTP server for Exec/Attach/PortForward streams (port 0 = any free one; keep it on loopback)',
   },
 } as const;
 
@@ -25,8 +30,14 @@ export async function runRuntime(args: string[]): Promise<void> {
   } catch (err) {
     throw new CliError(`--runtime-handlers: ${(err as Error).message}`);
   }
+  try {
+    parseStreamAddress(f['stream-address']);
+  } catch (err) {
+    throw new CliError(`--stream-address: ${(err as Error).message}`);
+  }
   const daemon = await runtimeMain({
     root: f.root, listen: f.listen, cniConfDir: f['cni-conf-dir'], cniBinDirs: f['cni-bin-dir'].split(':').filter(Boolean), handlers,
+    streamAddress: f['stream-address'],
   });
   console.log(`skiff: CRI runtime listening on ${daemon.server.endpoint} (root ${f.root})`);
   let stopping = false;

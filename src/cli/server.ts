@@ -4,6 +4,7 @@ import { CONTROLLERS } from '../controllers/index.ts';
 import { selectControllers } from '../controllers/manager.ts';
 import { CliError } from './errors.ts';
 import { durationFlag, intFlag, parseFlags } from './flags.ts';
+import { openStoreFromFlags, STORE_FLAGS } from './store-flags.ts';
 
 export const SERVER_FLAGS = {
   'data-dir': { type: 'string', default: '/var/lib/skiff', help: 'where the store, certificates, tokens and kubeconfig live' },
@@ -16,6 +17,7 @@ export const SERVER_FLAGS = {
   'audit-log-maxsize': { type: 'string', default: '0', help: 'megabytes an audit file may reach before it is rotated (0: never)' },
   controllers: { type: 'string', default: SERVER_CONTROLLERS.join(','), help: "controllers to run in-process: '*' for all, NAME to add one, -NAME to leave one out (comma-separated)" },
   'disable-controllers': { type: 'boolean', default: false, help: 'run no controllers in-process (when a separate `skiff controller-manager` runs them)' },
+  ...STORE_FLAGS,
 } as const;
 
 export async function runServer(args: string[]): Promise<void> {
@@ -26,12 +28,17 @@ export async function runServer(args: string[]): Promise<void> {
   } catch (e) {
     throw new CliError(`--controllers: ${(e as Error).message}`);
   }
+  const compactionIntervalMs = durationFlag('etcd-compaction-interval', f['etcd-compaction-interval']);
+  const store = await openStoreFromFlags(f, compactionIntervalMs);
   const handle = await startApiServer({
+    store,
     dataDir: f['data-dir'],
     port: intFlag('port', f.port, 0, 65535),
     bindAddress: f['bind-address'],
     controllers: f['disable-controllers'] ? false : controllers,
-    compactionIntervalMs: durationFlag('etcd-compaction-interval', f['etcd-compaction-interval']),
+    // API servers sharing an etcd take turns running the controllers and the scheduler.
+    leaderElect: f.store === 'etcd',
+    compactionIntervalMs,
     audit: f['audit-log-path'] ? {
       path: f['audit-log-path'],
       maxAgeDays: intFlag('audit-log-maxage', f['audit-log-maxage'], 0, 1e6),

@@ -53,6 +53,7 @@ export const R = {
   jobs: builtin('jobs.batch'),
   cronjobs: builtin('cronjobs.batch'),
   leases: builtin('leases.coordination.k8s.io'),
+  certificatesigningrequests: builtin('certificatesigningrequests.certificates.k8s.io'),
   endpointslices: builtin('endpointslices.discovery.k8s.io'),
   priorityclasses: builtin('priorityclasses.scheduling.k8s.io'),
   customresourcedefinitions: builtin('customresourcedefinitions.apiextensions.k8s.io'),

@@ -16,6 +16,8 @@ export interface ControllerOptions {
   defaultTolerationSeconds: number;
   /** Periodic resync of informers. */
   resyncPeriodMs: number;
+  /** The CA the CSR signer issues certificates with (--cluster-signing-cert-file / --cluster-signing-key-file); none: no signing. */
+  clusterSigning?: { certPem: string; keyPem: string };
 }
 
 export const DEFAULT_CONTROLLER_OPTIONS: ControllerOptions = {

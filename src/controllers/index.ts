@@ -2,6 +2,8 @@
 // an import and an entry in CONTROLLERS.
 import type { ControllerDefinition } from './context.ts';
 import { definition as cronjob } from './cronjob.ts';
+import { definition as csrApproving } from './csr-approving.ts';
+import { definition as csrSigning } from './csr-signing.ts';
 import { definition as daemonset } from './daemonset.ts';
 import { definition as deployment } from './deployment.ts';
 import { definition as endpoint } from './endpoints.ts';
@@ -34,4 +36,6 @@ export const CONTROLLERS: readonly ControllerDefinition[] = [
   endpoint,
   endpointslice,
   scheduler,
+  csrApproving,
+  csrSigning,
 ];

@@ -20,6 +20,10 @@ export interface ControllerManagerOptions {
   /** Names as kube-controller-manager's --controllers: '*' (all), 'name', '-name' (all but). Default '*'. */
   controllers?: readonly string[] | '*';
   leaderElect?: boolean;
+  /** Lease timing (kube-controller-manager's --leader-elect-lease-duration etc.); defaults 15 s / 10 s / 2 s. */
+  leaseDurationSeconds?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
   /** Leader election identity; default host name + random suffix. */
   identity?: string;
   options?: Partial<ControllerOptions>;
@@ -119,6 +123,9 @@ export async function startControllerManager(opts: ControllerManagerOptions): Pr
     elector = new LeaderElector({
       client, namespace: LEASE_NAMESPACE, name: LEASE_NAME,
       identity: opts.identity ?? `${hostname()}_${randomUUID()}`,
+      ...(opts.leaseDurationSeconds ? { leaseDurationSeconds: opts.leaseDurationSeconds } : {}),
+      ...(opts.renewDeadlineMs ? { renewDeadlineMs: opts.renewDeadlineMs } : {}),
+      ...(opts.retryPeriodMs ? { retryPeriodMs: opts.retryPeriodMs } : {}),
       onStartedLeading: () => startAll(),
       onStoppedLeading: () => {
         stoppedAll = stopAll();

@@ -30,6 +30,17 @@ export interface CniPodArgs {
   podName?: string;
   podNamespace?: string;
   podUid?: string;
+  /** hostPort mappings, for plugins with the portMappings capability (portmap). */
+  portMappings?: CniPortMapping[];
+}
+
+/** One entry of runtimeConfig.portMappings: https://github.com/containernetworking/cni/blob/main/CONVENTIONS.md#dynamic-plugin-specific-fields-capabilities--runtime-configuration */
+export interface CniPortMapping {
+  hostPort: number;
+  containerPort: number;
+  /** tcp, udp or sctp (lower case). */
+  protocol: string;
+  hostIP?: string;
 }
 
 /**
@@ -92,7 +103,9 @@ async function invoke(
   const type = String(plugin.type ?? '');
   if (!/^[\w.-]+$/.test(type)) throw new Error(`CNI config ${net.file}: plugin type ${JSON.stringify(type)} is not a plugin name`);
   const binary = await findPlugin(type, binDirs);
-  const config = { ...plugin, cniVersion: net.cniVersion, name: net.name, ...(prevResult ? { prevResult } : {}) };
+  const config = {
+    ...plugin, cniVersion: net.cniVersion, name: net.name, ...runtimeConfigFor(plugin, pod), ...(prevResult ? { prevResult } : {}),
+  };
   const args = [
     'IgnoreUnknown=1',
     pod.podNamespace ? `K8S_POD_NAMESPACE=${pod.podNamespace}` : '',
@@ -126,6 +139,17 @@ async function invoke(
     }
     throw new Error(`CNI plugin ${type} ${command} for network ${net.name} (${net.file}) failed: ${detail}`);
   }
+}
+
+/**
+ * runtimeConfig goes only to the plugins whose config declares the capability (CNI conventions),
+ * and only with the capabilities the runtime has values for.
+ */
+function runtimeConfigFor(plugin: Record<string, unknown>, pod: CniPodArgs): { runtimeConfig?: Record<string, unknown> } {
+  const capabilities = (plugin.capabilities ?? {}) as Record<string, unknown>;
+  const runtimeConfig: Record<string, unknown> = { ...(plugin.runtimeConfig as Record<string, unknown> | undefined) };
+  if (capabilities.portMappings === true && pod.portMappings?.length) runtimeConfig.portMappings = pod.portMappings;
+  return Object.keys(runtimeConfig).length ? { runtimeConfig } : {};
 }
 
 async function findPlugin(type: string, binDirs: string[]): Promise<string> {

@@ -7,7 +7,8 @@ import { dirname, isAbsolute, join } from 'node:path';
 import type { CreateContainerRequest, DeepPartial } from '../cri/types.ts';
 import { Code, CriError } from '../cri/errors.ts';
 import type { ImageSource } from './image-source.ts';
-import { buildSpec, linuxResources } from './oci-spec.ts';
+import { isExecutable, isGvisor } from './handlers.ts';
+import { buildSpec, linuxResources, podInit, TINI_BINARY, withTini } from './oci-spec.ts';
 import { OciRuntime, readExitFile, sleep } from './oci-runtime.ts';
 import { sandboxFilesIn, hostnameOf } from './sandbox-files.ts';
 import { shmPathOf } from './sandbox.ts';
@@ -49,6 +50,7 @@ export async function createContainer(
   } catch (err) {
     throw new CriError(Code.NOT_FOUND, `CreateContainer: image "${imageRef}" is not present: ${(err as Error).message}`);
   }
+  const init = initOf(sandbox);
   const id = newId();
   const dir = ctx.store.containerDir(id);
   await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -62,12 +64,21 @@ export async function createContainer(
     if (logPath) await mkdir(dirname(logPath), { recursive: true });
     const holder = ctx.podPidHolder(sandbox.id);
     const cgroupsPath = `${sandbox.cgroupParent}/${id}`;
-    const spec = buildSpec({
+    const built = buildSpec({
       containerId: id, config, sandbox, image, rootfs: rootfs.target, files: sandboxFilesIn(ctx.store.sandboxDir(sandbox.id)),
       shmPath: sandbox.ipcPath ? shmPathOf(ctx.store.sandboxDir(sandbox.id)) : '',
       podPidNamespace: holder ? `/proc/${holder.pid}/ns/pid` : undefined,
       cgroupsPath, user, hostname: hostnameOf(sandbox.config, sandbox.id),
     });
+    const spec = init === 'tini' ? withTini(built) : built;
+    if (isGvisor(ctx.ociFor(sandbox).binary)) {
+      // With these annotations runsc would add the container to the gVisor sandbox of a pause
+      // container Skiff does not have: each container is its own gVisor sandbox instead, still
+      // in the pod's network, IPC and UTS namespaces.
+      const annotations = spec.annotations as Record<string, string>;
+      delete annotations['io.kubernetes.cri.container-type'];
+      delete annotations['io.kubernetes.cri.sandbox-id'];
+    }
     await writeFile(join(dir, 'config.json'), JSON.stringify(spec, null, 1));
     const record: ContainerRecord = {
       id, sandboxId: sandbox.id, config, imageRef: rootfs.imageId ?? imageRef,
@@ -85,6 +96,20 @@ export async function createContainer(
   }
 }
 
+/** The init the pod's annotations ask for, checked before anything is made. */
+function initOf(sandbox: SandboxRecord): '' | 'tini' {
+  let init: '' | 'tini';
+  try {
+    init = podInit(sandbox.config);
+  } catch (err) {
+    throw new CriError(Code.INVALID_ARGUMENT, `CreateContainer: ${(err as Error).message}`);
+  }
+  if (init === 'tini' && !isExecutable(TINI_BINARY)) {
+    throw new CriError(Code.FAILED_PRECONDITION, `CreateContainer: the pod asks for tini as init but ${TINI_BINARY} is missing (install Debian's tini package)`);
+  }
+  return init;
+}
+
 /** conmon (runc create) then runc start. A failure leaves the container EXITED with why. */
 export async function startContainer(ctx: ContainerContext, sandbox: SandboxRecord, c: ContainerRecord): Promise<void> {
   if (c.state !== 'CONTAINER_CREATED') {
@@ -98,6 +123,7 @@ export async function startContainer(ctx: ContainerContext, sandbox: SandboxReco
     const { pid, conmonPid } = await oci.create({
       id: c.id, bundle: dir, logPath: c.logPath, exitDir: ctx.exitDir, socketDir: ctx.socketDir,
       conmonLog: join(dir, 'conmon.log'), tty: !!c.config.tty, stdin: !!c.config.stdin,
+      leaveStdinOpen: !c.config.stdin_once,
     });
     c.pid = pid;
     c.conmonPid = conmonPid;

@@ -14,6 +14,8 @@ export interface RuntimeMainOptions {
   cniConfDir?: string;
   cniBinDirs?: string[];
   handlers?: HandlerMap;
+  /** host:port of the Exec/Attach/PortForward streaming server; default 127.0.0.1:0. */
+  streamAddress?: string;
   log?: (line: string) => void;
 }
 
@@ -31,21 +33,14 @@ export async function runtimeMain(o: RuntimeMainOptions): Promise<RuntimeDaemon>
   const source: ImageSource = images;
   const runtime = new Runtime({
     root: o.root, images: source, handlers: o.handlers, cniConfDir: o.cniConfDir, cniBinDirs: o.cniBinDirs,
+    streamAddress: o.streamAddress,
   });
   await runtime.start();
   const server = await serveCri(o.listen, { ...runtime.handlers(), ...imageServiceHandlers(images) }, { log });
-  return { runtime, server, close: () => server.close() };
+  return { runtime, server, close: async () => { await server.close(); await runtime.stop(); } };
 }
 
-/** 'runc=/usr/sbin/runc,runsc=/usr/local/bin/runsc' as a HandlerMap. */
-export function parseHandlers(text: string): HandlerMap {
-  const out: HandlerMap = {};
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
-    const i = part.indexOf('=');
-    if (i <= 0 || i === part.length - 1) throw new Error(`runtime handler "${part}" must be NAME=/path/to/binary`);
-    out[part.slice(0, i)] = { binary: part.slice(i + 1) };
-  }
-  return out;
-}
+// --runtime-handlers' syntax lives with the handlers.
+export { parseHandlers } from './handlers.ts';
 
 export const DEFAULT_ROOT = join('/var/lib/skiff', 'runtime');

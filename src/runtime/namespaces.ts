@@ -43,8 +43,7 @@ export interface PodNamespaces {
  */
 export async function createPodNamespaces(dir: string, hostname: string): Promise<PodNamespaces> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  await run('mount', ['--bind', dir, dir]);
-  await run('mount', ['--make-private', dir]);
+  await run('mount', ['--bind', '--make-private', dir, dir]);
   const ipcPath = join(dir, 'ipc');
   const utsPath = join(dir, 'uts');
   await writeFile(ipcPath, '');

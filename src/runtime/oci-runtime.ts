@@ -3,7 +3,7 @@
 // file and writes the exit code into the exit dir. We run start/kill/delete/exec/update.
 // conmon runs with --sync so it stays our child (we reap it: this machine's PID 1 does not), yet
 // in its own session, so containers outlive a restart of the runtime.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from './command.ts';
@@ -26,6 +26,8 @@ export interface LaunchOptions {
   conmonLog: string;
   tty: boolean;
   stdin: boolean;
+  /** Keep stdin open when an attached client detaches (CRI stdin_once false); conmon closes it otherwise. */
+  leaveStdinOpen?: boolean;
   timeoutMs?: number;
 }
 
@@ -33,20 +35,28 @@ export class OciRuntime {
   readonly binary: string;
   readonly stateRoot: string;
   readonly conmon: string;
+  /** The handler's global flags (e.g. runsc's --network), before every subcommand. */
+  readonly globalArgs: string[];
 
-  constructor(binary: string, stateRoot: string, conmon = '/usr/bin/conmon') {
+  constructor(binary: string, stateRoot: string, conmon = '/usr/bin/conmon', globalArgs: string[] = []) {
     this.binary = binary;
     this.stateRoot = stateRoot;
     this.conmon = conmon;
+    this.globalArgs = globalArgs;
+  }
+
+  /** The binary's global flags: the handler's and the state root. */
+  private get flags(): string[] {
+    return [...this.globalArgs, `--root=${this.stateRoot}`];
   }
 
   private runc(args: string[], timeoutMs = 30_000) {
-    return run(this.binary, [`--root=${this.stateRoot}`, ...args], { timeoutMs });
+    return run(this.binary, [...this.flags, ...args], { timeoutMs });
   }
 
   /** runc's view of the container, or undefined when runc does not know it. */
   async state(id: string): Promise<RuncState | undefined> {
-    const r = await run(this.binary, [`--root=${this.stateRoot}`, 'state', id], { allowFailure: true });
+    const r = await run(this.binary, [...this.flags, 'state', id], { allowFailure: true });
     if (r.code !== 0) {
       if (/does not exist|not found/i.test(r.stderr.toString())) return undefined;
       throw new Error(`${this.binary} state ${id} failed: ${r.stderr.toString().trim()}`);
@@ -63,11 +73,11 @@ export class OciRuntime {
     const pidFile = join(o.bundle, 'pidfile');
     await rm(pidFile, { force: true });
     const args = [
-      '-c', o.id, '-u', o.id, '-n', o.id, '-r', this.binary, `--runtime-arg=--root=${this.stateRoot}`,
+      '-c', o.id, '-u', o.id, '-n', o.id, '-r', this.binary, ...this.flags.map((f) => `--runtime-arg=${f}`),
       '-b', o.bundle, '-p', pidFile, '-P', join(o.bundle, 'conmon.pid'),
       '--exit-dir', o.exitDir, '--socket-dir-path', o.socketDir, '--sync',
       ...(o.logPath ? ['-l', `k8s-file:${o.logPath}`] : ['-l', 'none:']),
-      ...(o.tty ? ['-t'] : []), ...(o.stdin ? ['-i'] : []),
+      ...(o.tty ? ['-t'] : []), ...(o.stdin ? ['-i'] : []), ...(o.stdin && o.leaveStdinOpen ? ['--leave-stdin-open'] : []),
     ];
     const log = await open(o.conmonLog, 'a');
     const child = spawn(this.conmon, args, { detached: true, stdio: ['ignore', log.fd, log.fd], cwd: o.bundle });
@@ -92,7 +102,8 @@ export class OciRuntime {
         if (conmonPid) process.kill(conmonPid, 'SIGKILL');
         throw new Error(`creating container ${o.id} did not finish within ${o.timeoutMs ?? 30_000} ms`);
       }
-      await Promise.race([done, sleep(25)]);
+      // Short: this poll is on every container start's path.
+      await Promise.race([done, sleep(5)]);
     }
   }
 
@@ -102,14 +113,14 @@ export class OciRuntime {
 
   /** Sends signal to the container's init (all its processes with all=true). */
   async kill(id: string, signal: string, all = false): Promise<void> {
-    const r = await run(this.binary, [`--root=${this.stateRoot}`, 'kill', ...(all ? ['--all'] : []), id, signal], { allowFailure: true });
+    const r = await run(this.binary, [...this.flags, 'kill', ...(all ? ['--all'] : []), id, signal], { allowFailure: true });
     if (r.code !== 0 && !/not running|process already finished|does not exist|no such process/i.test(r.stderr.toString())) {
       throw new Error(`${this.binary} kill ${id} ${signal} failed: ${r.stderr.toString().trim()}`);
     }
   }
 
   async delete(id: string): Promise<void> {
-    const r = await run(this.binary, [`--root=${this.stateRoot}`, 'delete', '--force', id], { allowFailure: true });
+    const r = await run(this.binary, [...this.flags, 'delete', '--force', id], { allowFailure: true });
     if (r.code !== 0 && !/does not exist|not found/i.test(r.stderr.toString())) {
       throw new Error(`${this.binary} delete ${id} failed: ${r.stderr.toString().trim()}`);
     }
@@ -118,7 +129,7 @@ export class OciRuntime {
   /** Runs cmd in the container and captures its output; on timeout kills it (exit code -1). */
   async exec(id: string, cmd: string[], timeoutMs: number, pidFile: string): Promise<{ stdout: Buffer; stderr: Buffer; code: number; timedOut: boolean }> {
     await rm(pidFile, { force: true });
-    const r = await run(this.binary, [`--root=${this.stateRoot}`, 'exec', '--pid-file', pidFile, id, ...cmd], {
+    const r = await run(this.binary, [...this.flags, 'exec', '--pid-file', pidFile, id, ...cmd], {
       allowFailure: true, timeoutMs: timeoutMs > 0 ? timeoutMs : 24 * 3600_000,
     });
     if (r.timedOut) {
@@ -132,6 +143,20 @@ export class OciRuntime {
     }
     await rm(pidFile, { force: true });
     return r;
+  }
+
+  /**
+   * Starts cmd in the container with its stdio on pipes, for streaming exec. With tty, runc makes
+   * a pty in the container and copies between it and its own stdio; runc 1.1 also insists on a
+   * controlling terminal of its own (it opens /dev/tty), which script(1) provides, made
+   * transparent (raw, no echo) before runc starts. The caller owns the child.
+   */
+  spawnExec(id: string, cmd: string[], o: { tty: boolean; stdin: boolean; pidFile: string }): ChildProcess {
+    const argv = [this.binary, ...this.flags, 'exec', ...(o.tty ? ['--tty'] : []), '--pid-file', o.pidFile, id, ...cmd];
+    if (!o.tty) return spawn(argv[0], argv.slice(1), { stdio: [o.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    const line = `stty raw -echo && exec ${argv.map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(' ')}`;
+    // script's stdin stays a pipe even without stdin: its end would reach the terminal as ^D.
+    return spawn('script', ['-q', '-e', '-c', line, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, SHELL: '/bin/sh' } });
   }
 
   async update(id: string, resources: Record<string, unknown>): Promise<void> {

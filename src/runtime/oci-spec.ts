@@ -205,3 +205,35 @@ export function buildSpec(input: SpecInput): Json {
     linux,
   };
 }
+
+/**
+ * The pod sandbox annotation (kubelet copies pod annotations into PodSandboxConfig) that makes an
+ * init PID 1 of each of the pod's containers. Kubernetes has no field for this; the only value is
+ * "tini" (Debian's tini package): it forwards signals to the command and reaps orphaned zombies.
+ */
+export const INIT_ANNOTATION = 'skiff.io/init';
+/** Debian's statically linked tini: it runs in any image, with or without a libc. */
+export const TINI_BINARY = '/usr/bin/tini-static';
+/** Where tini is bind-mounted (read-only) inside the container. */
+export const TINI_IN_CONTAINER = '/.skiff/tini';
+
+/** The init the pod asks for ('' for none); throws on a value Skiff does not know. */
+export function podInit(sandboxConfig: SandboxRecord['config']): '' | 'tini' {
+  const value = sandboxConfig.annotations?.[INIT_ANNOTATION] ?? '';
+  if (value === '' || value === 'tini') return value;
+  throw new Error(`pod annotation ${INIT_ANNOTATION}: "${value}" is not a known init (the only one is "tini")`);
+}
+
+/**
+ * Puts tini in front of the spec's process: `tini -s -- ARGS...`. -s makes it a subreaper, so it
+ * still reaps when it is not PID 1 (a pod sharing one PID namespace).
+ */
+export function withTini(spec: Json, tiniBinary = TINI_BINARY): Json {
+  const process = spec.process as Json;
+  const mounts = spec.mounts as Json[];
+  return {
+    ...spec,
+    process: { ...process, args: [TINI_IN_CONTAINER, '-s', '--', ...(process.args as string[])] },
+    mounts: [...mounts, { destination: TINI_IN_CONTAINER, type: 'bind', source: tiniBinary, options: ['rbind', 'rprivate', 'ro', 'nosuid', 'nodev'] }],
+  };
+}

@@ -1,6 +1,7 @@
 // Skiff's CRI RuntimeService: pod sandboxes and their containers on runc under conmon, with
 // everything it knows kept on disk under its root so a restart picks up where it left off.
-// Exec/Attach/PortForward (streaming) are not offered yet: serveCri answers Unimplemented.
+// Exec/Attach/PortForward validate the request and answer a one-time URL on the streaming
+// server (streaming/server.ts) that the runtime runs on loopback while it is started.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CriHandlers, RuntimeServiceHandlers } from '../cri/server.ts';
@@ -17,6 +18,8 @@ import { OciRuntime } from './oci-runtime.ts';
 import { detachNetwork, setupSandbox, teardownSandbox, type NetworkOptions } from './sandbox.ts';
 import { StateStore, type ContainerRecord, type SandboxRecord } from './state.ts';
 import { cgroupUsage, removeCgroup } from './stats.ts';
+import { mustBeRunning, streamingBackend, validateExec, validatePortForward, validateStreamRequest } from './streaming/backend.ts';
+import { StreamingServer } from './streaming/server.ts';
 import { containerItem, containerMatches, containerStatus, labelsMatch, sandboxItem, sandboxMatches, sandboxStatus } from './views.ts';
 
 export const RUNTIME_NAME = 'skiff';
@@ -30,6 +33,8 @@ export interface RuntimeOptions {
   conmon?: string;
   cniConfDir?: string;
   cniBinDirs?: string[];
+  /** host:port of the streaming server (Exec/Attach/PortForward URLs); default 127.0.0.1:0. */
+  streamAddress?: string;
 }
 
 type Req<K extends keyof RuntimeServiceHandlers> = Parameters<RuntimeServiceHandlers[K]>[0];
@@ -57,11 +62,14 @@ export class Runtime {
   private readonly containers = new Map<string, ContainerRecord>();
   private readonly lock = new KeyedLock();
   private podCidr = '';
+  private readonly streamAddress: string | undefined;
+  private streaming: StreamingServer | undefined;
 
   constructor(options: RuntimeOptions) {
     this.root = options.root;
     this.store = new StateStore(options.root);
     this.images = options.images;
+    this.streamAddress = options.streamAddress;
     this.handlerMap = options.handlers ?? defaultHandlers();
     this.net = { cniConfDir: options.cniConfDir ?? DEFAULT_CNI_CONF_DIR, cniBinDirs: options.cniBinDirs ?? DEFAULT_CNI_BIN_DIRS };
     const oci = new Map<string, OciRuntime>();
@@ -72,7 +80,7 @@ export class Runtime {
         let r = oci.get(sandbox.runtimeHandler);
         if (!r) {
           const h = resolveHandler(this.handlerMap, sandbox.runtimeHandler);
-          r = new OciRuntime(h.binary, join(this.root, h.name), options.conmon ?? '/usr/bin/conmon');
+          r = new OciRuntime(h.binary, join(this.root, h.name), options.conmon ?? '/usr/bin/conmon', h.args);
           oci.set(sandbox.runtimeHandler, r);
         }
         return r;
@@ -90,6 +98,22 @@ export class Runtime {
       this.containers.set(c.id, c);
       await refreshContainer(this.ctx, this.sandboxes.get(c.sandboxId), c, true);
     }
+    this.streaming = await StreamingServer.start(
+      streamingBackend({ ctx: this.ctx, containers: this.containers, sandboxes: this.sandboxes }), { address: this.streamAddress });
+  }
+
+  /** Stops the streaming server (cutting streams in progress); containers keep running. */
+  async stop(): Promise<void> {
+    await this.streaming?.close();
+    this.streaming = undefined;
+  }
+
+  /** The streaming server's base URL (http://127.0.0.1:PORT) while started. */
+  get streamingUrl(): string | undefined { return this.streaming?.baseUrl; }
+
+  private streamingServer(rpc: string): StreamingServer {
+    if (!this.streaming) throw new CriError(Code.UNAVAILABLE, `${rpc}: the runtime's streaming server is not running`);
+    return this.streaming;
   }
 
   /** The RuntimeService handlers, for serveCri. */
@@ -124,6 +148,24 @@ export class Runtime {
       execSync: (req) => this.withContainer(req.container_id, async (c, s) => {
         await refreshContainer(this.ctx, s, c);
         return execSync(this.ctx, this.mustSandbox(s, c), c, req.cmd ?? [], Number(req.timeout ?? 0));
+      }),
+      // The URL is handed out under the container's lock, after its state is refreshed.
+      exec: (req) => this.withContainer(req.container_id, async (c, s) => {
+        validateExec(req);
+        await refreshContainer(this.ctx, s, c);
+        mustBeRunning('Exec', c);
+        return this.streamingServer('Exec').getExec({ ...req, container_id: c.id });
+      }),
+      attach: (req) => this.withContainer(req.container_id, async (c, s) => {
+        validateStreamRequest('Attach', req);
+        await refreshContainer(this.ctx, s, c);
+        mustBeRunning('Attach', c);
+        return this.streamingServer('Attach').getAttach({ ...req, container_id: c.id });
+      }),
+      portForward: (req) => this.withSandbox(req.pod_sandbox_id, async (s) => {
+        validatePortForward(req);
+        if (s.state !== 'SANDBOX_READY') throw new CriError(Code.FAILED_PRECONDITION, `PortForward: pod sandbox ${s.id} is not ready`);
+        return this.streamingServer('PortForward').getPortForward({ ...req, pod_sandbox_id: s.id });
       }),
       updateContainerResources: (req) => this.withContainer(req.container_id, async (c, s) => {
         if (req.linux) await updateResources(this.ctx, this.mustSandbox(s, c), c, req.linux);

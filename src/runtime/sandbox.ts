@@ -3,7 +3,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DeepPartial, PodSandboxConfig } from '../cri/types.ts';
-import { cniAdd, cniDel, loadCniNetwork, type CniNetworkList } from './cni.ts';
+import { cniAdd, cniDel, loadCniNetwork, type CniNetworkList, type CniPortMapping } from './cni.ts';
 import { createNetns, createPodNamespaces, deleteNetns, netnsNameOf, removePodNamespaces } from './namespaces.ts';
 import { hostnameOf, writeSandboxFiles } from './sandbox-files.ts';
 import { run } from './command.ts';
@@ -33,17 +33,20 @@ export async function setupSandbox(
   const hostname = hostnameOf(config, record.id);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   try {
-    if (!hostNetwork(config)) {
-      record.netnsName = netnsNameOf(record.id);
-      record.netnsPath = await createNetns(record.netnsName);
-    }
+    // The network namespace, the IPC/UTS namespaces and /dev/shm don't depend on each other:
+    // made side by side (pod start latency), all settled before a failure is undone.
     const hostIpc = config.linux?.security_context?.namespace_options?.ipc === 'NODE';
-    const ns = await createPodNamespaces(join(dir, 'ns'), hostname);
-    record.ipcPath = hostIpc ? '' : ns.ipcPath;
-    record.utsPath = ns.utsPath;
+    if (!hostNetwork(config)) record.netnsName = netnsNameOf(record.id);
     const shm = shmPathOf(dir);
-    await mkdir(shm, { recursive: true });
-    await run('mount', ['-t', 'tmpfs', '-o', 'nosuid,nodev,noexec,mode=1777,size=65536k', 'shm', shm]);
+    const made = await Promise.allSettled([
+      record.netnsName ? createNetns(record.netnsName).then((path) => { record.netnsPath = path; }) : undefined,
+      createPodNamespaces(join(dir, 'ns'), hostname).then((ns) => {
+        record.ipcPath = hostIpc ? '' : ns.ipcPath;
+        record.utsPath = ns.utsPath;
+      }),
+      mkdir(shm, { recursive: true }).then(() => run('mount', ['-t', 'tmpfs', '-o', 'nosuid,nodev,noexec,mode=1777,size=65536k', 'shm', shm])),
+    ]);
+    for (const m of made) if (m.status === 'rejected') throw m.reason;
     if (record.netnsPath) {
       const network = await loadCniNetwork(net.cniConfDir);
       if (network) {
@@ -67,7 +70,17 @@ function cniArgs(record: SandboxRecord) {
     podName: record.config.metadata?.name ?? undefined,
     podNamespace: record.config.metadata?.namespace ?? undefined,
     podUid: record.config.metadata?.uid ?? undefined,
+    portMappings: portMappingsOf(record.config),
   };
+}
+
+/** The sandbox's hostPorts as CNI portMappings (entries without a hostPort are not published, as in containerd). */
+function portMappingsOf(config: DeepPartial<PodSandboxConfig>): CniPortMapping[] {
+  return (config.port_mappings ?? []).filter((p) => p && Number(p.host_port) > 0).map((p) => ({
+    hostPort: Number(p?.host_port), containerPort: Number(p?.container_port),
+    protocol: (p?.protocol ?? 'TCP').toLowerCase(),
+    ...(p?.host_ip ? { hostIP: p.host_ip } : {}),
+  }));
 }
 
 /** StopPodSandbox's network part: CNI DEL with the config and result of the ADD. Idempotent. */

@@ -27,10 +27,23 @@ export interface TestServer {
   cleanup(): Promise<void>;
 }
 
+/**
+ * With SKIFF_TEST_ETCD_ENDPOINTS set (test/e2e/etcd-suites.test.ts sets it), every server a test
+ * starts stores its objects in that etcd, each under its own prefix, so the same suites run
+ * against both stores.
+ */
+function etcdArgs(dataDir: string, extraArgs: string[]): string[] {
+  const endpoints = process.env.SKIFF_TEST_ETCD_ENDPOINTS;
+  if (!endpoints || extraArgs.includes('--store')) return [];
+  // One prefix per data dir: a server restarted on the same data dir finds its objects again.
+  return ['--store', 'etcd', '--etcd-endpoints', endpoints, '--etcd-prefix', `/skiff-test${dataDir}`];
+}
+
 export async function startServer(opts: { dataDir?: string; port?: number; extraArgs?: string[]; timeoutMs?: number } = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'skiff-test-'));
   // '{dataDir}' in extraArgs stands for the data directory (e.g. for --audit-log-path).
-  const args = ['server', '--data-dir', dataDir, '--port', String(opts.port ?? 0), ...(opts.extraArgs ?? []).map((a) => a.replaceAll('{dataDir}', dataDir))];
+  const args = ['server', '--data-dir', dataDir, '--port', String(opts.port ?? 0), ...(opts.extraArgs ?? []).map((a) => a.replaceAll('{dataDir}', dataDir)),
+    ...etcdArgs(dataDir, opts.extraArgs ?? [])];
   const proc = spawn(SKIFF, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));

@@ -3,6 +3,7 @@
 // columns and lets kubectl hide those with priority > 0 unless `-o wide`.
 // https://kubernetes.io/docs/reference/using-api/api-concepts/#receiving-resources-as-tables
 import type { KubeObject, ResourceInfo } from '../types.ts';
+import { certificateSigningRequestPrinter } from './certificates.ts';
 import { endpointSlicePrinter, leasePrinter, priorityClassPrinter, runtimeClassPrinter } from './cluster.ts';
 import {
   configMapPrinter, endpointsPrinter, namespacePrinter, nodePrinter, persistentVolumeClaimPrinter, persistentVolumePrinter,
@@ -40,6 +41,7 @@ const PRINTERS: Record<string, Printer> = {
   'apps/ControllerRevision': controllerRevisionPrinter,
   'batch/Job': jobPrinter,
   'batch/CronJob': cronJobPrinter,
+  'certificates.k8s.io/CertificateSigningRequest': certificateSigningRequestPrinter,
   'coordination.k8s.io/Lease': leasePrinter,
   'discovery.k8s.io/EndpointSlice': endpointSlicePrinter,
   'events.k8s.io/Event': eventPrinter,

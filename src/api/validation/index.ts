@@ -3,6 +3,7 @@
 import type { KubeObject, ResourceInfo, StatusCause } from '../types.ts';
 import { validateControllerRevision, validateDaemonSet, validateDeployment, validateReplicaSet, validateStatefulSet } from './apps.ts';
 import { validateCronJob, validateJob } from './batch.ts';
+import { validateCertificateSigningRequest } from './certificates.ts';
 import { validateEndpointSlice, validateEventsV1Event, validateLease, validatePriorityClass, validateRuntimeClass } from './cluster.ts';
 import { validateConfigMap, validateSecret } from './config.ts';
 import {
@@ -41,6 +42,7 @@ const VALIDATORS: Record<string, KindValidator> = {
   'apps/ControllerRevision': validateControllerRevision,
   'batch/Job': validateJob,
   'batch/CronJob': validateCronJob,
+  'certificates.k8s.io/CertificateSigningRequest': validateCertificateSigningRequest,
   'coordination.k8s.io/Lease': validateLease,
   'discovery.k8s.io/EndpointSlice': validateEndpointSlice,
   'events.k8s.io/Event': validateEventsV1Event,

@@ -6,7 +6,9 @@ import type { Admission } from '../registry/admission.ts';
 import type { WriteContext, WriteOptions } from '../registry/write.ts';
 import type { ResourceRequest } from '../request-info.ts';
 import type { ResourceTable } from '../resources.ts';
+import type { ServiceAccountTokens } from '../serviceaccount-tokens.ts';
 import { errors } from '../errors.ts';
+import type { UserInfo } from '../auth.ts';
 
 export interface ServerParts extends WriteContext {
   store: Store;
@@ -21,6 +23,8 @@ export interface ServerParts extends WriteContext {
   crdFor?: (r: ResourceInfo) => KubeObject | undefined;
   /** Long-running requests end on this signal (server shutdown). */
   shutdown: AbortSignal;
+  /** Signs serviceaccounts/token requests; without it the subresource is not served. */
+  serviceAccountTokens?: ServiceAccountTokens;
 }
 
 export interface ResourceCall {
@@ -31,6 +35,8 @@ export interface ResourceCall {
   parts: ServerParts;
   userAgent: string;
   warnings: string[];
+  /** Who asks (set by the server once authenticated). */
+  user?: UserInfo;
   /** Set by handlers for the audit log. */
   requestObject?: unknown;
   responseObject?: KubeObject;
@@ -54,7 +60,7 @@ export function writeOptions(call: ResourceCall): WriteOptions {
     // Kubernetes names the manager after the client's User-Agent, up to the first '/'.
     fieldManager = call.userAgent.split('/')[0] || 'unknown';
   }
-  return { dryRun: dryRun.length > 0, fieldManager, fieldValidation: fv, warnings: call.warnings };
+  return { dryRun: dryRun.length > 0, fieldManager, fieldValidation: fv, warnings: call.warnings, user: call.user };
 }
 
 export function intParam(q: URLSearchParams, name: string): number | undefined {

@@ -15,7 +15,9 @@ import { contentTypeOf, negotiate, type OutputFormat, partialMetadata } from './
 import { handlePatch } from './patch.ts';
 import { handleScale } from './scale.ts';
 import { handleBinding } from './binding.ts';
+import { handleTokenRequest } from './token-request.ts';
 import { handleWatch } from './watch-stream.ts';
+import { handleSelfSubjectReview } from '../authz/self-subject-review.ts';
 import { crdPrinterColumnsFor } from './printer-columns.ts';
 
 /** Subresources served here, with the verbs each takes. */
@@ -24,6 +26,8 @@ const SUBRESOURCE_VERBS: Record<string, string[]> = {
   scale: ['get', 'update', 'patch'],
   binding: ['create'],
   finalize: ['update'],
+  approval: ['get', 'update', 'patch'],
+  token: ['create'],
 };
 
 export async function handleResource(call: ResourceCall): Promise<void> {
@@ -36,8 +40,11 @@ export async function handleResource(call: ResourceCall): Promise<void> {
     if (!verbs.includes(info.verb)) throw errors.methodNotAllowed(info.verb, `${r.plural}/${sub}`);
     if (sub === 'scale') return handleScale(call);
     if (sub === 'binding') return handleBinding(call);
+    if (sub === 'token') return handleTokenRequest(call);
   } else if (r.plural === 'bindings' && r.group === '' && info.verb === 'create') {
     return handleBinding(call);
+  } else if (r.plural === 'selfsubjectreviews' && r.group === 'authentication.k8s.io' && info.verb === 'create') {
+    return handleSelfSubjectReview(call);
   } else if (!r.verbs.includes(info.verb)) {
     throw errors.methodNotAllowed(info.verb, r.plural);
   }

@@ -126,6 +126,7 @@ const OBJECT_SUBRESOURCES: Record<string, { methods: ('get' | 'put' | 'patch')[]
   scale: { methods: ['get', 'put', 'patch'], kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' } },
   ephemeralcontainers: { methods: ['get', 'put', 'patch'] },
   finalize: { methods: ['put'] },
+  approval: { methods: ['get', 'put', 'patch'] },
 };
 /** Subresources that take a POST of another kind. */
 const CREATE_SUBRESOURCES: Record<string, { group: string; version: string; kind: string }> = {

@@ -3,6 +3,7 @@
 // validation, CRD structural schemas, field managers).
 import type { KubeObject, ResourceInfo, StatusCause } from '../../api/types.ts';
 import type { Schema, SchemaResolver } from '../../api/schema/types.ts';
+import type { UserInfo } from '../auth.ts';
 
 export interface Admission {
   /** Fills defaults into a fresh object the server owns. */
@@ -18,6 +19,8 @@ export interface Admission {
   schema(r: ResourceInfo): { root: Schema | undefined; resolver: SchemaResolver | undefined };
   /** Allocations a create needs (a Service's clusterIP and node ports). */
   allocate?(r: ResourceInfo, obj: KubeObject, old?: KubeObject): Promise<void>;
+  /** Frees what allocate reserved, once the object is gone from the store. */
+  release?(r: ResourceInfo, obj: KubeObject): Promise<void>;
 }
 
 export const permissiveAdmission: Admission = {
@@ -26,3 +29,16 @@ export const permissiveAdmission: Admission = {
   unknownFields: () => [],
   schema: () => ({ root: undefined, resolver: undefined }),
 };
+
+/**
+ * Admission that depends on who writes (kube's NodeRestriction, a CSR's requester): runs on every
+ * create and update a user makes, may fill in obj, and throws an ApiError to refuse.
+ */
+export type UserAdmission = (a: {
+  operation: 'create' | 'update';
+  r: ResourceInfo;
+  obj: KubeObject;
+  old?: KubeObject;
+  subresource: string;
+  user: UserInfo;
+}) => void;

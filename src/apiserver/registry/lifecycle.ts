@@ -4,6 +4,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { KubeObject, ResourceInfo } from '../../api/types.ts';
 import { rfc3339 } from '../../api/time.ts';
+import { isCsr, prepareCsrUpdate } from './csr.ts';
 
 /** Kinds whose metadata.generation counts spec changes. Custom resources always do. */
 const GENERATION_GROUPS = new Set(['apps', 'batch', 'apiextensions.k8s.io', 'networking.k8s.io', 'policy']);
@@ -92,7 +93,7 @@ export function prepareForUpdate(r: ResourceInfo, obj: KubeObject, old: KubeObje
   } else {
     delete nm.generation;
   }
-  return next;
+  return isCsr(r) ? prepareCsrUpdate(next, obj, old, subresource) : next;
 }
 
 /** Same content apart from resourceVersion: the write can be skipped (Kubernetes does not bump RV for a no-op). */

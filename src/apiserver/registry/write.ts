@@ -4,7 +4,8 @@ import type { KubeObject, ResourceInfo } from '../../api/types.ts';
 import { apiVersionOf } from '../../api/types.ts';
 import type { Store } from '../../store/store.ts';
 import { errors } from '../errors.ts';
-import type { Admission } from './admission.ts';
+import type { Admission, UserAdmission } from './admission.ts';
+import type { UserInfo } from '../auth.ts';
 import { decodeKv, encodeObject, storageKey } from './codec.ts';
 import { prepareForCreate, prepareForUpdate, sameObject } from './lifecycle.ts';
 import { getObject, storeError } from './read.ts';
@@ -14,6 +15,8 @@ export interface WriteContext {
   store: Store;
   admission: Admission;
   now: () => Date;
+  /** Checks that depend on who writes (opts.user); see UserAdmission. */
+  userAdmission?: UserAdmission;
 }
 
 export interface WriteOptions {
@@ -25,6 +28,8 @@ export interface WriteOptions {
   warnings: string[];
   /** The object's managedFields are already computed (server-side apply). */
   skipManagedFields?: boolean;
+  /** Who writes (absent for the server's own writes). */
+  user?: UserInfo;
 }
 
 /** Checks the body's apiVersion/kind against the endpoint and fills them when absent. */
@@ -97,6 +102,7 @@ export async function createObject(ctx: WriteContext, r: ResourceInfo, namespace
   }
   await ensureNamespaceAccepts(ctx, r, meta.namespace ?? '');
   prepareForCreate(r, obj, ctx.now());
+  if (opts.user) ctx.userAdmission?.({ operation: 'create', r, obj, subresource: '', user: opts.user });
   admit(ctx, r, obj, undefined, opts);
   if (ctx.admission.allocate) {
     // Answer AlreadyExists before allocating anything (a duplicate would otherwise fail on its clusterIP).
@@ -151,6 +157,7 @@ export async function writeUpdate(ctx: WriteContext, r: ResourceInfo, old: KubeO
   subresource: string, opts: WriteOptions): Promise<UpdateResult> {
   const name = old.metadata!.name!;
   const next = prepareForUpdate(r, obj, old, subresource);
+  if (opts.user) ctx.userAdmission?.({ operation: 'update', r, obj: next, old, subresource, user: opts.user });
   if (subresource === '') admit(ctx, r, next, old, opts);
   else {
     const causes = ctx.admission.validate(r, next, old);
@@ -168,6 +175,7 @@ export async function writeUpdate(ctx: WriteContext, r: ResourceInfo, old: KubeO
     const res = await ctx.store.delete(key, oldRevision).catch(storeError);
     if (!res.ok) throw errors.conflict(r.group, r.plural, name, 'the object has been modified; please apply your changes to the latest version and try again');
     tracked.metadata!.resourceVersion = String(res.revision);
+    await ctx.admission.release?.(r, tracked);
     return { object: tracked, created: false, deleted: true };
   }
   const res = await ctx.store.update(key, encodeObject(tracked), oldRevision).catch(storeError);

@@ -1,4 +1,5 @@
-// Protobuf field facts for the smaller API groups: coordination.v1, discovery.v1, events.v1, scheduling.v1, node.v1, policy.v1, autoscaling.v1, authentication.v1.
+// Protobuf field facts for the smaller API groups: coordination.v1, discovery.v1, events.v1, scheduling.v1, node.v1, policy.v1, autoscaling.v1,
+// authentication.v1, certificates.v1.
 // Each entry lists a message's fields in the compact notation described in ../schema.ts
 // (field number, JSON name, type, and how Go's JSON encoding treats the field). Facts taken
 // from k8s.io/api and k8s.io/apimachinery generated.proto files and Go struct tags.
@@ -104,6 +105,8 @@ export const AUTHENTICATION_V1: PackageMessages = {
     AttestationValue: '[] string',
     BoundObjectReference: '1 kind string, 2 apiVersion string, 3 name string, 4 uid string',
     ExtraValue: '[] string',
+    SelfSubjectReview: '1 metadata meta.v1.ObjectMeta, 2 status SelfSubjectReviewStatus',
+    SelfSubjectReviewStatus: '1 userInfo UserInfo',
     TokenRequest: '1 metadata meta.v1.ObjectMeta, 2 spec TokenRequestSpec, 3 status TokenRequestStatus',
     TokenRequestSpec:
       '1 audiences string[], 4 expirationSeconds int64?, 3 boundObjectRef BoundObjectReference?, ' +
@@ -113,5 +116,21 @@ export const AUTHENTICATION_V1: PackageMessages = {
     TokenReviewSpec: '1 token string, 2 audiences string[]',
     TokenReviewStatus: '1 authenticated bool, 2 user UserInfo, 4 audiences string[], 3 error string',
     UserInfo: '1 username string, 2 uid string, 3 groups string[], 4 extra ExtraValue{}',
+  },
+};
+
+export const CERTIFICATES_V1: PackageMessages = {
+  pkg: 'certificates.v1',
+  messages: {
+    CertificateSigningRequest:
+      '1 metadata meta.v1.ObjectMeta, 2 spec CertificateSigningRequestSpec, 3 status CertificateSigningRequestStatus',
+    CertificateSigningRequestCondition:
+      '1 type string!, 6 status string!, 2 reason string, 3 message string, 4 lastUpdateTime meta.v1.Time, ' +
+      '5 lastTransitionTime meta.v1.Time',
+    CertificateSigningRequestSpec:
+      '1 request bytes!, 7 signerName string!, 8 expirationSeconds int32?, 5 usages string[], 2 username string, ' +
+      '3 uid string, 4 groups string[], 6 extra ExtraValue{}',
+    CertificateSigningRequestStatus: '1 conditions CertificateSigningRequestCondition[], 2 certificate bytes',
+    ExtraValue: '[] string',
   },
 };
