@@ -23,6 +23,8 @@ const COMMANDS: Record<string, { run: (args: string[]) => Promise<void>; help: s
   up: { run: runUp, help: 'start a single-node cluster (API server, controllers, scheduler, runtime, agent) in the foreground' },
   down: { run: runDown, help: 'stop a `skiff up` cluster and remove what it made (--purge: its data too)' },
   kubeconfig: { run: runKubeconfig, help: 'print the admin kubeconfig' },
+  dns: { run: async (args) => (await import('./dns.ts')).runDns(args), help: 'run the cluster DNS server: Services and pods of the cluster domain, other names forwarded' },
+  network: { run: async (args) => (await import('./network.ts')).runNetwork(args), help: "run this node's pod network (VXLAN or host-gw routes to the other nodes' pods)" },
   image: { run: runImage, help: 'list, import (OCI layout / docker save) and remove images of a runtime root' },
   scheduler: { run: runScheduler, help: 'run the scheduler: bind pending pods to nodes' },
   'hollow-nodes': { run: runHollowNodes, help: 'register simulated nodes that heartbeat and play their pods (scale testing)' },
