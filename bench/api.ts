@@ -2,17 +2,28 @@
 // Prints one table: creates/s (1 and 32 clients) beside raw node:sqlite inserts of the same
 // payloads, GET p50/p99, LIST of 50,000 pods (time, bytes) with the server's RSS, and the
 // p99 delivery latency of one event to 500 watchers.
+// `-- --store etcd` also starts a 3-member etcd cluster (test/helpers/etcd-cluster.ts) and runs
+// the same measures on a server stored in it, printed beside the SQLite run, then raw etcd
+// writes of the same payloads with the same 32 clients (bench/etcd-raw.ts), so the ratio of
+// API creates to raw etcd puts can be read off the table. `--pods N` changes the LIST size.
 import { DatabaseSync } from 'node:sqlite';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { startServer } from '../test/helpers/skiff-server.ts';
+import { startServer, type TestServer } from '../test/helpers/skiff-server.ts';
+import { startEtcdCluster } from '../test/helpers/etcd-cluster.ts';
+import { rawEtcdRates } from './etcd-raw.ts';
 
-const args = new Set(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const args = new Set(argv);
+const flag = (name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
 const QUICK = args.has('--quick');
+const STORE = flag('--store') ?? 'sqlite';
+if (STORE !== 'sqlite' && STORE !== 'etcd') throw new Error(`--store must be sqlite or etcd, got "${STORE}"`);
 const CREATES = QUICK ? 2000 : 10000;
-const PODS = QUICK ? 5000 : 50000;
+// 50,000 pods through a 3-member etcd on two cores would take minutes; the row says how many.
+const PODS = Number(flag('--pods') ?? (QUICK ? 5000 : STORE === 'etcd' ? 10000 : 50000));
 const WATCHERS = 500;
 const WATCH_EVENTS = QUICK ? 50 : 200;
 
@@ -59,8 +70,10 @@ function rawSqliteInsertsPerSecond(n: number): { perTx: number; oneTx: number } 
   }
 }
 
-async function main(): Promise<void> {
-  const s = await startServer();
+type Row = [measure: string, value: string, target: string];
+
+/** The API measures on one running server. */
+async function measureApi(s: TestServer): Promise<{ rows: Row[]; creates32: number }> {
   const agent = new Agent({ connect: { ca: s.ca }, connections: 64, pipelining: 1 });
   const auth = { authorization: `Bearer ${s.token}`, 'content-type': 'application/json' };
   const call = async (method: 'GET' | 'POST', path: string, body?: string) => {
@@ -69,7 +82,8 @@ async function main(): Promise<void> {
     if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${text.slice(0, 300)}`);
     return text;
   };
-  const rows: [string, string, string][] = [];
+  const rows: Row[] = [];
+  let c32 = 0;
   try {
     for (const ns of ['bench1', 'bench32', 'pods', 'watch']) {
       await call('POST', '/api/v1/namespaces', JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }));
@@ -83,13 +97,9 @@ async function main(): Promise<void> {
       return n / ((performance.now() - t) / 1000);
     };
     const c1 = await createRate('bench1', 1, Math.min(CREATES, 3000));
-    const c32 = await createRate('bench32', 32, CREATES);
-    const raw = rawSqliteInsertsPerSecond(CREATES);
+    c32 = await createRate('bench32', 32, CREATES);
     rows.push(['creates/s, 1 client (1 KiB ConfigMaps)', c1.toFixed(0), '']);
-    rows.push(['creates/s, 32 clients', c32.toFixed(0), '>= 3,000']);
-    rows.push(['raw node:sqlite inserts/s, one transaction each', raw.perTx.toFixed(0), '']);
-    rows.push(['raw node:sqlite inserts/s, all in one transaction', raw.oneTx.toFixed(0), '']);
-    rows.push(['API creates (32 clients) / raw per-transaction inserts', `${((c32 / raw.perTx) * 100).toFixed(0)}%`, '>= 40%']);
+    rows.push(['creates/s, 32 clients', c32.toFixed(0), '>= 3,000 (SQLite)']);
 
     const lat: number[] = [];
     for (let i = 0; i < 2000; i++) {
@@ -159,10 +169,56 @@ async function main(): Promise<void> {
     await agent.close().catch(() => {});
     await s.cleanup();
   }
-  const w0 = Math.max(...rows.map((r) => r[0].length)), w1 = Math.max(...rows.map((r) => r[1].length), 8);
-  console.log(`${'measure'.padEnd(w0)}  ${'skiff'.padStart(w1)}  target`);
-  console.log(`${'-'.repeat(w0)}  ${'-'.repeat(w1)}  ------`);
-  for (const [a, b, c] of rows) console.log(`${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`);
+  return { rows, creates32: c32 };
+}
+
+/** Prints rows of [measure, value per column..., target]. */
+function printTable(columns: string[], rows: string[][]): void {
+  const widths = [...columns.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i].length))), 0];
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : i < columns.length ? c.padStart(widths[i]) : c)).join('  ');
+  console.log(line([...columns, 'target']));
+  console.log(line([...columns.map((_, i) => '-'.repeat(widths[i])), '------']));
+  for (const r of rows) console.log(line(r));
+}
+
+async function main(): Promise<void> {
+  const sqlite = await measureApi(await startServer({ extraArgs: ['--store', 'sqlite'] }));
+  const raw = rawSqliteInsertsPerSecond(CREATES);
+  const sqliteRaw: Row[] = [
+    ['raw node:sqlite inserts/s, one transaction each', raw.perTx.toFixed(0), ''],
+    ['raw node:sqlite inserts/s, all in one transaction', raw.oneTx.toFixed(0), ''],
+    ['API creates (32 clients) / raw per-transaction inserts', `${((sqlite.creates32 / raw.perTx) * 100).toFixed(0)}%`, '>= 40%'],
+  ];
+  if (STORE === 'sqlite') {
+    printTable(['measure', 'skiff'], [...sqlite.rows.slice(0, 2), ...sqliteRaw, ...sqlite.rows.slice(2)]);
+    return;
+  }
+  const cluster = await startEtcdCluster(3);
+  try {
+    const etcdArgs = ['--store', 'etcd', '--etcd-endpoints', cluster.endpoints.join(','), '--etcd-prefix', '/skiff-bench'];
+    // The machine's load moves under a long run: raw etcd is measured just before and just after
+    // the API run, and the ratio uses their mean.
+    const rawBefore = await rawEtcdRates(cluster.endpoints, CREATES, 32, payload);
+    const etcd = await measureApi(await startServer({ extraArgs: etcdArgs, timeoutMs: 60_000 }));
+    const rawAfter = await rawEtcdRates(cluster.endpoints, CREATES, 32, payload);
+    const both = (k: keyof typeof rawBefore) => `${rawBefore[k].toFixed(0)} / ${rawAfter[k].toFixed(0)}`;
+    const rawPuts = (rawBefore.puts + rawAfter.puts) / 2;
+    const rows: string[][] = sqlite.rows.map(([m, v, t], i) => [m, v, etcd.rows[i][1], t]);
+    const only = (r: Row, column: 'sqlite' | 'etcd') => (column === 'sqlite' ? [r[0], r[1], '', r[2]] : [r[0], '', r[1], r[2]]);
+    printTable(['measure', 'sqlite', 'etcd (3 members)'], [
+      ...rows.slice(0, 2),
+      ...sqliteRaw.map((r) => only(r, 'sqlite')),
+      ...([
+        ['raw etcd puts/s, 32 clients (etcd3 client, same payloads), before / after', both('puts'), ''],
+        ['raw etcd create txns/s (what EtcdStore.create sends), before / after', both('createTxns'), ''],
+        ['raw etcd serializable read + create txn/s (an API create\'s etcd calls), before / after', both('readAndCreate'), ''],
+        ['API creates (32 clients) / mean raw etcd puts (32 clients)', `${((etcd.creates32 / rawPuts) * 100).toFixed(0)}%`, '>= 50%'],
+      ] as Row[]).map((r) => only(r, 'etcd')),
+      ...rows.slice(2),
+    ]);
+  } finally {
+    await cluster.stop();
+  }
 }
 
 main().catch((e) => {

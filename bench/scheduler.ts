@@ -2,13 +2,18 @@
 // then pods with cpu/memory requests created as fast as the API takes them; measured as pods
 // bound per second (average, and p50/p99 of the per-second rate) against the real API server
 // and the real scheduler, with the scheduling algorithm's own time beside it.
-// Flags: --nodes N (5000), --pods N,N (10000,50000), --quick (500 nodes, 2000 pods).
+// Then the full loop (bench/scheduler-full-loop.ts): 1,000 hollow nodes, 100 Deployments of 300
+// replicas until all 30,000 pods are Running, with the server's RSS and CPU time.
+// Flags: --nodes N (5000), --pods N,N (10000,50000), --quick (500 nodes, 2000 pods; loop 100 nodes,
+// 10 x 100), --full-loop-only, --no-full-loop, --loop-nodes N (1000), --loop-deployments N (100),
+// --loop-replicas N (300), --deadline-min N (every wait of a part gives up after this, 20).
 import type { Pod } from 'kubernetes-types/core/v1.d.ts';
 import { RestClient } from '../src/client/rest.ts';
 import { R } from '../src/client/resources.ts';
 import { SharedInformer } from '../src/client/informer.ts';
 import { startServer } from '../test/helpers/skiff-server.ts';
 import { createNode, podObject, startScheduler } from '../test/scheduler/wiring-helpers.ts';
+import { fullLoop, usageOf } from './scheduler-full-loop.ts';
 
 const argv = process.argv.slice(2);
 const flag = (name: string, def: string) => {
@@ -18,12 +23,29 @@ const flag = (name: string, def: string) => {
 const quick = argv.includes('--quick');
 const NODES = Number(flag('nodes', quick ? '500' : '5000'));
 const POD_COUNTS = flag('pods', quick ? '2000' : '10000,50000').split(',').map(Number);
+const FULL_LOOP_ONLY = argv.includes('--full-loop-only');
+const FULL_LOOP = !argv.includes('--no-full-loop');
+const LOOP_NODES = Number(flag('loop-nodes', quick ? '100' : '1000'));
+const LOOP_DEPLOYMENTS = Number(flag('loop-deployments', quick ? '10' : '100'));
+const LOOP_REPLICAS = Number(flag('loop-replicas', quick ? '100' : '300'));
+const DEADLINE_MS = Number(flag('deadline-min', '20')) * 60_000;
 
 function pct(sorted: number[], p: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : 0;
 }
 
 async function main(): Promise<void> {
+  const rows = FULL_LOOP_ONLY ? [] : await schedulingBasic();
+  if (FULL_LOOP || FULL_LOOP_ONLY) {
+    rows.push(...await fullLoop({ nodes: LOOP_NODES, deployments: LOOP_DEPLOYMENTS, replicas: LOOP_REPLICAS, deadlineMs: DEADLINE_MS, log: (m) => console.error(m) }));
+  }
+  const w0 = Math.max(...rows.map((r) => r[0].length)), w1 = Math.max(...rows.map((r) => r[1].length), 8);
+  console.log(`${'measure'.padEnd(w0)}  ${'skiff'.padStart(w1)}  target`);
+  console.log(`${'-'.repeat(w0)}  ${'-'.repeat(w1)}  ------`);
+  for (const [a, b, c2] of rows) console.log(`${a.padEnd(w0)}  ${b.padStart(w1)}  ${c2}`);
+}
+
+async function schedulingBasic(): Promise<string[][]> {
   const s = await startServer({ extraArgs: ['--disable-controllers'], timeoutMs: 60000 });
   const c = RestClient.fromKubeconfig(s.kubeconfig);
   const rows: string[][] = [];
@@ -48,6 +70,8 @@ async function main(): Promise<void> {
       let last = 0;
       const sampler = setInterval(() => { perSecond.push(bound - last); last = bound; }, 1000);
       t = performance.now();
+      const serverBefore = usageOf(s.proc.pid!);
+      const benchBefore = process.cpuUsage();
       let next = 0;
       await Promise.all(Array.from({ length: 64 }, async () => {
         for (let i = next++; i < PODS; i = next++) {
@@ -55,9 +79,11 @@ async function main(): Promise<void> {
         }
       }));
       const created = performance.now();
-      const deadline = Date.now() + 600_000;
+      const deadline = Date.now() + DEADLINE_MS;
       while (bound < PODS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       const done = performance.now();
+      const serverCpuMs = (usageOf(s.proc.pid!).cpuSeconds - serverBefore.cpuSeconds) * 1000;
+      const bench = process.cpuUsage(benchBefore);
       clearInterval(sampler);
       if (bound - last > 0) perSecond.push(bound - last);
       const sorted = perSecond.filter((x) => x > 0).sort((a, b) => a - b);
@@ -68,6 +94,9 @@ async function main(): Promise<void> {
       rows.push(['  per-second rate p50 / p99 (pods/s)', `${pct(sorted, 50)} / ${pct(sorted, 99)}`, '']);
       rows.push(['  API creates/s while scheduling (the feed)', (PODS / ((created - t) / 1000)).toFixed(0), '']);
       rows.push(['  scheduling algorithm alone (pods/s)', (PODS / (stats.algorithmMs / 1000)).toFixed(0), '']);
+      // CPU per pod does not depend on what else the machine runs, unlike the rates above.
+      rows.push(['  server CPU per pod (create + bind + event + watches)', `${(serverCpuMs / PODS).toFixed(2)} ms`, '']);
+      rows.push(['  scheduler + feeder process CPU per pod', `${((bench.user + bench.system) / 1000 / PODS).toFixed(2)} ms`, '']);
       if (bound < PODS) rows.push(['  NOT ALL BOUND', `${bound} / ${PODS}`, '']);
       await c.delete(R.namespaces, ns).catch(() => {});
     }
@@ -75,10 +104,7 @@ async function main(): Promise<void> {
     await c.close();
     await s.cleanup();
   }
-  const w0 = Math.max(...rows.map((r) => r[0].length)), w1 = Math.max(...rows.map((r) => r[1].length), 8);
-  console.log(`${'measure'.padEnd(w0)}  ${'skiff'.padStart(w1)}  target`);
-  console.log(`${'-'.repeat(w0)}  ${'-'.repeat(w1)}  ------`);
-  for (const [a, b, c2] of rows) console.log(`${a.padEnd(w0)}  ${b.padStart(w1)}  ${c2}`);
+  return rows;
 }
 
 main().catch((e) => {

@@ -44,6 +44,8 @@ export class NodeStatusManager {
   private lastPosted = '';
   private lastPostAt = 0;
   private wake: (() => void) | undefined;
+  /** A poke that came while the loop was busy (not sleeping): the loop runs again at once instead of sleeping. */
+  private poked = false;
   private registering: Promise<void> | undefined;
   readonly stats = { registrations: 0, statusPosts: 0 };
 
@@ -78,6 +80,7 @@ export class NodeStatusManager {
 
   /** Re-computes the status now (e.g. the runtime's state changed) instead of at the next interval. */
   poke(): void {
+    this.poked = true;
     this.wake?.();
   }
 
@@ -91,10 +94,13 @@ export class NodeStatusManager {
   private async run(): Promise<void> {
     const signal = this.stopping.signal;
     while (!signal.aborted) {
-      const woken = new AbortController();
-      this.wake = () => woken.abort();
-      await sleep(this.o.updateIntervalMs ?? NODE_STATUS_UPDATE_MS, AbortSignal.any([signal, woken.signal]));
-      this.wake = undefined;
+      if (!this.poked) {
+        const woken = new AbortController();
+        this.wake = () => woken.abort();
+        await sleep(this.o.updateIntervalMs ?? NODE_STATUS_UPDATE_MS, AbortSignal.any([signal, woken.signal]));
+        this.wake = undefined;
+      }
+      this.poked = false;
       if (signal.aborted) break;
       try {
         if (this.informer.hasSynced() && !this.node()) await this.register();

@@ -45,11 +45,14 @@ export interface StartOptions {
    * (several API servers on one etcd); it campaigns again whenever it loses the Lease.
    */
   leaderElect?: boolean;
+  /** Admission plugins to turn off (kube-apiserver's --disable-admission-plugins): 'ServiceAccount', 'DefaultStorageClass'. */
+  disableAdmissionPlugins?: readonly string[];
 }
 
 /**
- * The in-process default: every controller but the root-ca-cert-publisher, whose kube-root-ca.crt
- * ConfigMap in every namespace would show up in what clients list and watch there.
+ * The in-process default: every controller, the root-ca-cert-publisher included: as in Kubernetes,
+ * every namespace has the kube-root-ca.crt ConfigMap, which the kube-api-access-* volume the
+ * ServiceAccount admission adds to pods projects as ca.crt.
  */
 export const SERVER_CONTROLLERS: readonly string[] = ['*'];
 
@@ -87,7 +90,7 @@ export async function startApiServer(opts: StartOptions): Promise<ApiServerHandl
   const resources = new ResourceTable();
   const allocator = new ServiceAllocator(store);
   const crds = new CrdController(store, resources, resolver);
-  const admission = createAdmission({ resolver, allocator, crdFor: (r) => crds.crdFor(r) });
+  const admission = createAdmission({ resolver, allocator, crdFor: (r) => crds.crdFor(r), store, disabledPlugins: opts.disableAdmissionPlugins });
   const metrics = createApiMetrics();
   metrics.setStorageSizeSource(() => store.dbSize());
   metrics.setStorageObjectsSource(async () => {

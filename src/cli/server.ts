@@ -1,5 +1,6 @@
 // `skiff server`: the API server on the embedded SQLite store.
 import { SERVER_CONTROLLERS, startApiServer } from '../apiserver/start.ts';
+import { OPTIONAL_ADMISSION_PLUGINS } from '../apiserver/admission/index.ts';
 import { CONTROLLERS } from '../controllers/index.ts';
 import { selectControllers } from '../controllers/manager.ts';
 import { CliError } from './errors.ts';
@@ -17,6 +18,7 @@ export const SERVER_FLAGS = {
   'audit-log-maxsize': { type: 'string', default: '0', help: 'megabytes an audit file may reach before it is rotated (0: never)' },
   controllers: { type: 'string', default: SERVER_CONTROLLERS.join(','), help: "controllers to run in-process: '*' for all, NAME to add one, -NAME to leave one out (comma-separated)" },
   'disable-controllers': { type: 'boolean', default: false, help: 'run no controllers in-process (when a separate `skiff controller-manager` runs them)' },
+  'disable-admission-plugins': { type: 'string', default: '', help: `admission plugins to turn off, as kube-apiserver's flag (comma-separated: ${OPTIONAL_ADMISSION_PLUGINS.join(', ')})` },
   ...STORE_FLAGS,
 } as const;
 
@@ -28,6 +30,12 @@ export async function runServer(args: string[]): Promise<void> {
   } catch (e) {
     throw new CliError(`--controllers: ${(e as Error).message}`);
   }
+  const disableAdmissionPlugins = f['disable-admission-plugins'].split(',').map((p) => p.trim()).filter(Boolean);
+  for (const p of disableAdmissionPlugins) {
+    if (!(OPTIONAL_ADMISSION_PLUGINS as readonly string[]).includes(p)) {
+      throw new CliError(`--disable-admission-plugins: unknown plugin "${p}" (known: ${OPTIONAL_ADMISSION_PLUGINS.join(', ')})`);
+    }
+  }
   const compactionIntervalMs = durationFlag('etcd-compaction-interval', f['etcd-compaction-interval']);
   const store = await openStoreFromFlags(f, compactionIntervalMs);
   const handle = await startApiServer({
@@ -36,6 +44,7 @@ export async function runServer(args: string[]): Promise<void> {
     port: intFlag('port', f.port, 0, 65535),
     bindAddress: f['bind-address'],
     controllers: f['disable-controllers'] ? false : controllers,
+    disableAdmissionPlugins,
     // API servers sharing an etcd take turns running the controllers and the scheduler.
     leaderElect: f.store === 'etcd',
     compactionIntervalMs,

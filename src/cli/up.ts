@@ -73,7 +73,8 @@ export async function runUp(args: string[]): Promise<void> {
   progress.step('preflight checks');
   const failures = await preflight({ dataDir: layout.dataDir, port, bindAddress: f['bind-address'] });
   if (failures.length) {
-    throw new CliError(`preflight checks failed:\n${failures.map((x) => `  ✗ ${x.check}: ${x.message}`).join('\n')}`);
+    // One line per failed check, each with its fix (main prints the first after "skiff: ").
+    throw new CliError(failures.map((x) => x.message).join('\nskiff: '));
   }
   progress.done('preflight checks');
   writeFileSync(layout.pidFile, `${process.pid}\n`);

@@ -10,9 +10,11 @@ import { definition as endpoint } from './endpoints.ts';
 import { definition as endpointslice } from './endpointslice.ts';
 import { definition as garbageCollector } from './garbage-collector.ts';
 import { definition as job } from './job.ts';
+import { definition as localPathProvisioner } from './local-path-provisioner.ts';
 import { definition as namespace } from './namespace.ts';
 import { definition as nodeIpam } from './node-ipam.ts';
 import { definition as nodeLifecycle } from './node-lifecycle.ts';
+import { definition as persistentVolumeBinder } from './persistentvolume-binder.ts';
 import { definition as replicaset } from './replicaset.ts';
 import { definition as scheduler } from './scheduler.ts';
 import { definition as serviceaccount, rootCaCertPublisher } from './serviceaccount.ts';
@@ -35,6 +37,8 @@ export const CONTROLLERS: readonly ControllerDefinition[] = [
   cronjob,
   endpoint,
   endpointslice,
+  persistentVolumeBinder,
+  localPathProvisioner,
   scheduler,
   csrApproving,
   csrSigning,

@@ -40,7 +40,7 @@ export interface HollowNodesOptions {
   leaseDurationSeconds?: number;
   /** Node status is re-posted this often even when healthy (kubelet's nodeStatusReportFrequency: 5 min). */
   statusReportIntervalMs?: number;
-  /** API calls in flight at once, for the whole process. */
+  /** API calls in flight at once, for the whole process: this many for heartbeats and registration, as many for pods. */
   concurrency?: number;
   log?: (message: string) => void;
 }
@@ -84,9 +84,12 @@ export async function startHollowNodes(o: HollowNodesOptions): Promise<HollowNod
     if (registered.has(name) && !isReady(node)) heartbeats.requestStatus(name);
   };
   nodeInformer.addEventHandler({ onAdd: answer, onUpdate: (_old, node) => answer(node) });
+  // Pods get their own budget of calls: a thousand nodes' Lease renewals (100 a second) must not
+  // queue every pod's status write behind them when the API server is slow.
   const player = startPodPlayer({
-    client, informers, limiter, nodes, log,
-    readyDelayMs: o.readyDelayMs ?? 1000, jobRunTimeMs: o.jobRunTimeMs ?? 5000, workers: 8,
+    client, informers, limiter: new Limiter(o.concurrency ?? 32), nodes, log,
+    // As many workers as API calls may be in flight: a worker mostly waits on its status write.
+    readyDelayMs: o.readyDelayMs ?? 1000, jobRunTimeMs: o.jobRunTimeMs ?? 5000, workers: o.concurrency ?? 32,
   });
   informers.start();
   const playing = player.run();

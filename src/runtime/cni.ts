@@ -3,7 +3,8 @@
 // https://github.com/containernetworking/cni/blob/main/SPEC.md#section-2-execution-protocol
 import { access, constants, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { run, CommandError } from './command.ts';
+import { CommandError } from './command.ts';
+import { hostRun } from './spawner.ts';
 
 export const DEFAULT_CNI_CONF_DIR = '/etc/cni/net.d';
 export const DEFAULT_CNI_BIN_DIRS = ['/usr/lib/cni', '/opt/cni/bin'];
@@ -123,7 +124,7 @@ async function invoke(
     CNI_ARGS: args,
   };
   try {
-    const r = await run(binary, [], { env, input: JSON.stringify(config), timeoutMs: 60_000 });
+    const r = await hostRun(binary, [], { env, input: JSON.stringify(config), timeoutMs: 60_000 });
     const text = r.stdout.toString().trim();
     if (command === 'DEL' || !text) return prevResult;
     return JSON.parse(text) as Record<string, unknown>;

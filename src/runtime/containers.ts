@@ -127,7 +127,7 @@ export async function startContainer(ctx: ContainerContext, sandbox: SandboxReco
     });
     c.pid = pid;
     c.conmonPid = conmonPid;
-    await oci.start(c.id);
+    await oci.start(c.id, pid);
     c.state = 'CONTAINER_RUNNING';
     c.startedAt = nowNs();
     await ctx.store.saveContainer(c);
@@ -186,10 +186,11 @@ function alive(pid: number): boolean {
 
 async function waitForExit(ctx: ContainerContext, id: string, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
-  for (;;) {
+  // SIGKILL usually takes effect within a few ms: poll fast first (pod removal latency), then back off.
+  for (let wait = 2; ; wait = Math.min(50, wait * 2)) {
     if (await readExitFile(ctx.exitDir, id)) return true;
     if (Date.now() >= deadline) return false;
-    await sleep(Math.min(50, Math.max(1, deadline - Date.now())));
+    await sleep(Math.min(wait, Math.max(1, deadline - Date.now())));
   }
 }
 

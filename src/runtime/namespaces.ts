@@ -3,9 +3,14 @@
 // namespaces bind-mounted under the sandbox's own directory. Every container of the pod joins
 // them by path, so the pod keeps its hostname, IPs and SysV IPC across container restarts.
 // https://kubernetes.io/docs/concepts/workloads/pods/#how-pods-manage-multiple-containers
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+//
+// Making them takes several host commands (ip, mount, unshare): they run as two shell scripts
+// through the spawner (one round trip each instead of one per command), the network namespace
+// first, so that the CNI ADD can run while the IPC/UTS namespaces and /dev/shm are made.
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { run } from './command.ts';
+import { CommandError } from './command.ts';
+import { hostRun } from './spawner.ts';
 
 export const NETNS_DIR = '/run/netns';
 
@@ -13,57 +18,69 @@ export function netnsNameOf(sandboxId: string): string {
   return `skiff-${sandboxId.slice(0, 12)}`;
 }
 
-/** Creates the pod's network namespace with loopback up; returns its path. */
-export async function createNetns(name: string): Promise<string> {
-  await run('ip', ['netns', 'add', name]);
+export interface PodNamespacesSpec {
+  /** `ip netns` name of the pod's network namespace; '' for the host's network. */
+  netnsName: string;
+  /** Directory for the IPC and UTS namespace files (made a private bind mount, as `ip netns` does for /run/netns). */
+  nsDir: string;
+  hostname: string;
+  /** Where the pod's /dev/shm tmpfs is mounted. */
+  shmPath: string;
+}
+
+// $1 netns name. `ip netns add` also makes /run/netns a shared mount point the first time.
+const NETNS_SETUP = `set -e
+ip netns add "$1"
+ip -n "$1" link set lo up`;
+
+// $1 ns dir, $2 hostname, $3 shm dir. set -e: the first failure stops it, and the caller undoes
+// whatever part was made (removePodNamespaces tolerates half-made state).
+const IPC_UTS_SHM_SETUP = `set -e
+mount --bind --make-private "$1" "$1"
+: > "$1/ipc"; : > "$1/uts"
+unshare --ipc="$1/ipc" --uts="$1/uts" hostname "$2"
+mount -t tmpfs -o nosuid,nodev,noexec,mode=1777,size=65536k shm "$3"`;
+
+// $1 netns name ('' = none), $2 shm dir, $3 ns dir. What is already gone is fine (idempotent).
+// One umount for all four, in order (the namespace files before the dir that holds them).
+const TEARDOWN = `if [ -n "$1" ]; then
+  out=$(ip netns delete "$1" 2>&1) || case "$out" in
+    *"No such file"*|*"not found"*) ;;
+    *) echo "cannot delete network namespace $1: $out" >&2; exit 1 ;;
+  esac
+fi
+out=$(umount "$2" "$3/ipc" "$3/uts" "$3" 2>&1) || {
+  bad=$(printf '%s\n' "$out" | grep -viE 'not mounted|no mount point|not found|No such file') || true
+  if [ -n "$bad" ]; then echo "cannot unmount: $bad" >&2; exit 1; fi
+}`;
+
+async function script(what: string, text: string, args: string[]): Promise<void> {
   try {
-    await run('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
+    await hostRun('/bin/sh', ['-c', text, 'skiff-sandbox', ...args]);
   } catch (err) {
-    await run('ip', ['netns', 'delete', name], { allowFailure: true });
-    throw err;
+    const said = err instanceof CommandError ? err.result.stderr.toString().trim() : (err as Error).message;
+    throw new Error(`${what}: ${said}`);
   }
+}
+
+/** Creates the pod's network namespace with loopback up; returns its path. On failure call removePodNamespaces. */
+export async function createNetns(name: string): Promise<string> {
+  await script(`cannot create network namespace ${name}`, NETNS_SETUP, [name]);
   return join(NETNS_DIR, name);
 }
 
-export async function deleteNetns(name: string): Promise<void> {
-  const r = await run('ip', ['netns', 'delete', name], { allowFailure: true });
-  if (r.code !== 0 && !/No such file|not found/i.test(r.stderr.toString())) {
-    throw new Error(`cannot delete network namespace ${name}: ${r.stderr.toString().trim()}`);
-  }
-}
-
-export interface PodNamespaces {
-  ipcPath: string;
-  utsPath: string;
-}
-
 /**
- * Creates persistent IPC and UTS namespaces in dir (made a private bind mount, as `ip netns`
- * does for /run/netns, so the nsfs mounts can live there) and sets the pod's hostname in the UTS one.
+ * Creates persistent IPC and UTS namespaces (with the pod's hostname set in the UTS one) and the
+ * /dev/shm tmpfs. On failure the caller must call removePodNamespaces.
  */
-export async function createPodNamespaces(dir: string, hostname: string): Promise<PodNamespaces> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await run('mount', ['--bind', '--make-private', dir, dir]);
-  const ipcPath = join(dir, 'ipc');
-  const utsPath = join(dir, 'uts');
-  await writeFile(ipcPath, '');
-  await writeFile(utsPath, '');
-  try {
-    await run('unshare', [`--ipc=${ipcPath}`, `--uts=${utsPath}`, 'hostname', hostname]);
-  } catch (err) {
-    await removePodNamespaces(dir);
-    throw err;
-  }
-  return { ipcPath, utsPath };
+export async function createIpcUtsShm(spec: Omit<PodNamespacesSpec, 'netnsName'>): Promise<{ ipcPath: string; utsPath: string }> {
+  await Promise.all([mkdir(spec.nsDir, { recursive: true, mode: 0o700 }), mkdir(spec.shmPath, { recursive: true })]);
+  await script('cannot create the pod\'s IPC and UTS namespaces and /dev/shm', IPC_UTS_SHM_SETUP, [spec.nsDir, spec.hostname, spec.shmPath]);
+  return { ipcPath: join(spec.nsDir, 'ipc'), utsPath: join(spec.nsDir, 'uts') };
 }
 
-/** Unmounts and deletes what createPodNamespaces made; tolerant of a half-made dir. */
-export async function removePodNamespaces(dir: string): Promise<void> {
-  for (const target of [join(dir, 'ipc'), join(dir, 'uts'), dir]) {
-    const r = await run('umount', [target], { allowFailure: true });
-    if (r.code !== 0 && !/not mounted|no mount point|not found|No such file/i.test(r.stderr.toString())) {
-      throw new Error(`cannot unmount ${target}: ${r.stderr.toString().trim()}`);
-    }
-  }
-  await rm(dir, { recursive: true, force: true });
+/** Deletes the network namespace, unmounts /dev/shm and the IPC/UTS namespaces; tolerant of a half-made pod. */
+export async function removePodNamespaces(spec: Omit<PodNamespacesSpec, 'hostname'>): Promise<void> {
+  await script('cannot remove the pod\'s namespaces', TEARDOWN, [spec.netnsName, spec.shmPath, spec.nsDir]);
+  await rm(spec.nsDir, { recursive: true, force: true });
 }

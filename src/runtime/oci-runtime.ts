@@ -1,12 +1,14 @@
 // runc (or another OCI runtime with runc's CLI) under conmon. conmon runs `runc create`, then
 // stays as the container's monitor: it copies the container's stdout/stderr into the CRI log
 // file and writes the exit code into the exit dir. We run start/kill/delete/exec/update.
-// conmon runs with --sync so it stays our child (we reap it: this machine's PID 1 does not), yet
-// in its own session, so containers outlive a restart of the runtime.
+// conmon runs with --sync so it stays the child of whoever started it (the spawner shell's
+// subshell, which reaps it: this machine's PID 1 does not), in its own session, so containers
+// outlive a restart of the runtime.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { constants } from 'node:fs';
 import { open, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { run } from './command.ts';
+import { basename, join } from 'node:path';
+import { hostLaunch, hostRun as run } from './spawner.ts';
 
 export interface RuncState {
   id: string;
@@ -79,17 +81,12 @@ export class OciRuntime {
       ...(o.logPath ? ['-l', `k8s-file:${o.logPath}`] : ['-l', 'none:']),
       ...(o.tty ? ['-t'] : []), ...(o.stdin ? ['-i'] : []), ...(o.stdin && o.leaveStdinOpen ? ['--leave-stdin-open'] : []),
     ];
-    const log = await open(o.conmonLog, 'a');
-    const child = spawn(this.conmon, args, { detached: true, stdio: ['ignore', log.fd, log.fd], cwd: o.bundle });
-    await log.close();
-    let exited: number | null | undefined;
-    const done = new Promise<void>((resolve) => {
-      child.once('exit', (code) => { exited = code; resolve(); });
-      child.once('error', () => { exited = -1; resolve(); });
-    });
-    const conmonPid = child.pid ?? 0;
-    // Node reaps conmon when it ends; we don't keep the loop alive for it.
-    child.unref();
+    // Started by the spawner shell (not forked from the daemon), in a session of its own; the
+    // shell's subshell waits for it, so it is reaped when it ends.
+    const launched = await hostLaunch(this.conmon, args, { logFile: o.conmonLog, cwd: o.bundle, newSession: true });
+    const conmonPid = launched.pid;
+    let exited: number | undefined;
+    const done = launched.exited.then((code) => { exited = code; });
     const deadline = Date.now() + (o.timeoutMs ?? 30_000);
     for (;;) {
       const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
@@ -107,7 +104,15 @@ export class OciRuntime {
     }
   }
 
-  async start(id: string): Promise<void> {
+  /**
+   * Starts a created container: its init, blocked until then, execs the container's process.
+   * For runc itself this is done here rather than by `runc start` (a Go program: tens of ms
+   * per pod on a loaded node): see startThroughExecFifo. Other runtimes get `<binary> start`.
+   */
+  async start(id: string, initPid = 0): Promise<void> {
+    if (basename(this.binary) === 'runc' && initPid > 0) {
+      if (await startThroughExecFifo(join(this.stateRoot, id, 'exec.fifo'), initPid)) return;
+    }
     await this.runc(['start', id]);
   }
 
@@ -156,7 +161,8 @@ export class OciRuntime {
     if (!o.tty) return spawn(argv[0], argv.slice(1), { stdio: [o.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     const line = `stty raw -echo && exec ${argv.map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(' ')}`;
     // script's stdin stays a pipe even without stdin: its end would reach the terminal as ^D.
-    return spawn('script', ['-q', '-e', '-c', line, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, SHELL: '/bin/sh' } });
+    // --echo never: the outer terminal echoes nothing even before stty runs (input typed at once would be echoed twice).
+    return spawn('script', ['-q', '-e', '--echo', 'never', '-c', line, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, SHELL: '/bin/sh' } });
   }
 
   async update(id: string, resources: Record<string, unknown>): Promise<void> {
@@ -168,6 +174,51 @@ export class OciRuntime {
       await rm(file, { force: true });
     }
   }
+}
+
+/**
+ * What `runc start` does (runc 1.x, libcontainer's exec()): `runc create` leaves the container's
+ * init blocked opening <state root>/<id>/exec.fifo for writing; opening it for reading lets init
+ * write "0" and exec the process; the fifo is then removed, which is how runc tells a running
+ * container from a created one. Returns false (the caller falls back to `runc start`) when there
+ * is no fifo; throws when init is gone before writing.
+ */
+export async function startThroughExecFifo(fifo: string, initPid: number, timeoutMs = 30_000): Promise<boolean> {
+  let fh;
+  try {
+    // Non-blocking: a blocking open would hang a libuv thread for good if init were dead.
+    fh = await open(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+  try {
+    const buf = Buffer.alloc(16);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const n = await fh.read(buf, 0, buf.length, null).then((r) => r.bytesRead, (err: NodeJS.ErrnoException) => {
+        if (err.code === 'EAGAIN') return -1;
+        throw err;
+      });
+      if (n > 0) break;
+      // n === 0: no writer yet (init has not opened its end) or no more (init died without writing).
+      if (n === 0 && !(await alive(initPid))) throw new Error(`the container's init (pid ${initPid}) ended before it could be started`);
+      if (Date.now() > deadline) throw new Error(`the container's init (pid ${initPid}) did not take the start signal within ${timeoutMs} ms`);
+      await sleep(1);
+    }
+  } finally {
+    await fh.close();
+  }
+  await rm(fifo, { force: true });
+  return true;
+}
+
+/** Whether pid is a live (not zombie) process. */
+async function alive(pid: number): Promise<boolean> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // Field 3, after the command in parentheses (which may itself hold spaces and parentheses).
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state !== '' && state !== 'Z' && state !== 'X';
 }
 
 /** The exit code conmon recorded for id, with the time it was written; undefined while none. */

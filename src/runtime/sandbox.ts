@@ -4,9 +4,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DeepPartial, PodSandboxConfig } from '../cri/types.ts';
 import { cniAdd, cniDel, loadCniNetwork, type CniNetworkList, type CniPortMapping } from './cni.ts';
-import { createNetns, createPodNamespaces, deleteNetns, netnsNameOf, removePodNamespaces } from './namespaces.ts';
+import { createIpcUtsShm, createNetns, netnsNameOf, removePodNamespaces } from './namespaces.ts';
 import { hostnameOf, writeSandboxFiles } from './sandbox-files.ts';
-import { run } from './command.ts';
 import type { SandboxRecord } from './state.ts';
 
 export interface NetworkOptions {
@@ -33,35 +32,38 @@ export async function setupSandbox(
   const hostname = hostnameOf(config, record.id);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   try {
-    // The network namespace, the IPC/UTS namespaces and /dev/shm don't depend on each other:
-    // made side by side (pod start latency), all settled before a failure is undone.
     const hostIpc = config.linux?.security_context?.namespace_options?.ipc === 'NODE';
     if (!hostNetwork(config)) record.netnsName = netnsNameOf(record.id);
-    const shm = shmPathOf(dir);
+    if (record.netnsName) record.netnsPath = await createNetns(record.netnsName);
+    // The CNI ADD (the slowest part: bridge and IPAM plugins) runs while the IPC/UTS namespaces
+    // and /dev/shm are made; both settle before a failure is undone.
     const made = await Promise.allSettled([
-      record.netnsName ? createNetns(record.netnsName).then((path) => { record.netnsPath = path; }) : undefined,
-      createPodNamespaces(join(dir, 'ns'), hostname).then((ns) => {
+      createIpcUtsShm({ nsDir: join(dir, 'ns'), shmPath: shmPathOf(dir), hostname }).then((ns) => {
         record.ipcPath = hostIpc ? '' : ns.ipcPath;
         record.utsPath = ns.utsPath;
       }),
-      mkdir(shm, { recursive: true }).then(() => run('mount', ['-t', 'tmpfs', '-o', 'nosuid,nodev,noexec,mode=1777,size=65536k', 'shm', shm])),
+      record.netnsPath ? attachNetwork(record, dir, net) : undefined,
     ]);
     for (const m of made) if (m.status === 'rejected') throw m.reason;
-    if (record.netnsPath) {
-      const network = await loadCniNetwork(net.cniConfDir);
-      if (network) {
-        const attachment = await cniAdd(network, cniArgs(record), net.cniBinDirs);
-        record.cniNetwork = network.name;
-        record.ips = attachment.ips;
-        await writeFile(join(dir, 'cni-result.json'), JSON.stringify({ network, result: attachment.result }));
-      }
-    }
     await writeSandboxFiles(dir, config, hostname, record.ips);
     return record;
   } catch (err) {
     await teardownSandbox(record, dir, net).catch(() => undefined);
     throw err;
   }
+}
+
+async function attachNetwork(record: SandboxRecord, dir: string, net: NetworkOptions): Promise<void> {
+  const network = await loadCniNetwork(net.cniConfDir);
+  if (!network) return;
+  const attachment = await cniAdd(network, cniArgs(record), net.cniBinDirs);
+  record.cniNetwork = network.name;
+  record.ips = attachment.ips;
+  await writeFile(join(dir, 'cni-result.json'), JSON.stringify({ network, result: attachment.result }));
+}
+
+function namespacesOf(record: SandboxRecord, dir: string) {
+  return { netnsName: record.netnsName, nsDir: join(dir, 'ns'), shmPath: shmPathOf(dir) };
 }
 
 function cniArgs(record: SandboxRecord) {
@@ -97,10 +99,5 @@ export async function detachNetwork(record: SandboxRecord, dir: string, net: Net
 /** RemovePodSandbox's part: network, namespaces, shm; the dir itself is the state store's. */
 export async function teardownSandbox(record: SandboxRecord, dir: string, net: NetworkOptions): Promise<void> {
   await detachNetwork(record, dir, net);
-  if (record.netnsName) await deleteNetns(record.netnsName);
-  const r = await run('umount', [shmPathOf(dir)], { allowFailure: true });
-  if (r.code !== 0 && !/not mounted|no mount point|No such file/i.test(r.stderr.toString())) {
-    throw new Error(`cannot unmount ${shmPathOf(dir)}: ${r.stderr.toString().trim()}`);
-  }
-  await removePodNamespaces(join(dir, 'ns'));
+  await removePodNamespaces(namespacesOf(record, dir));
 }

@@ -64,7 +64,12 @@ export interface Store {
   currentRevision(): Promise<number>;
   /** The oldest revision still readable / watchable from (everything before it is compacted). */
   compactedRevision(): Promise<number>;
-  get(key: string, revision?: number): Promise<{ kv?: KeyValue; revision: number }>;
+  /**
+   * The key's value (at revision, if given). With stale, a store with replicas may answer from
+   * the nearest one without confirming it is current (etcd's serializable read): for checks that
+   * tolerate a just-changed value, as kube-apiserver's admission reads its informer caches.
+   */
+  get(key: string, revision?: number, opts?: { stale?: boolean }): Promise<{ kv?: KeyValue; revision: number }>;
   /** Keys with this prefix, sorted by key. */
   list(prefix: string, opts?: ListOptions): Promise<ListResult>;
   count(prefix: string): Promise<{ count: number; revision: number }>;

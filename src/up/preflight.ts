@@ -12,6 +12,8 @@ export interface PreflightOptions {
   runc?: string;
   conmon?: string;
   cniBinDir?: string;
+  /** The effective uid to judge (default: this process's); lets the root check be tested as root. */
+  uid?: number;
 }
 
 export interface PreflightFailure {
@@ -30,8 +32,8 @@ function isExecutable(path: string): boolean {
   }
 }
 
-function checkRoot(): string | undefined {
-  if (process.getuid?.() !== 0) return 'skiff up must run as root (it makes network namespaces, mounts and cgroups): run it with sudo';
+function checkRoot(uid: number | undefined): string | undefined {
+  if (uid !== 0) return 'skiff up must run as root (it makes network namespaces, mounts and cgroups): run it with sudo';
   return undefined;
 }
 
@@ -88,7 +90,7 @@ function checkPort(port: number, address: string): Promise<string | undefined> {
 export async function preflight(o: PreflightOptions): Promise<PreflightFailure[]> {
   const failures: PreflightFailure[] = [];
   const add = (check: string, message: string | undefined) => { if (message) failures.push({ check, message }); };
-  add('root', checkRoot());
+  add('root', checkRoot(o.uid ?? process.geteuid?.()));
   add('binaries', checkBinaries(o));
   add('cgroups', checkCgroups());
   add('overlayfs', checkOverlay());

@@ -2,14 +2,14 @@
 // static pod from --pod-manifest-path mirrored into the API, and SIGTERM leaving containers running.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pod } from 'kubernetes-types/core/v1.d.ts';
 import { R } from '../../src/client/resources.ts';
 import { RestClient } from '../../src/client/rest.ts';
-import { SKIFF, startServer, type TestServer } from '../helpers/skiff-server.ts';
+import { SKIFF, runSkiff, startServer, type TestServer } from '../helpers/skiff-server.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { BUSYBOX, cleanupAgentDataDir } from './helpers.ts';
 
@@ -21,12 +21,7 @@ let agent: ChildProcess | undefined;
 let output = '';
 const nodeName = `cli-node-${process.pid}`;
 
-function skiff(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(SKIFF, args, { timeout: 30_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
-  });
-}
+const skiff = (args: string[]) => runSkiff(args, 30_000);
 
 async function stopAgent(): Promise<number | null> {
   if (!agent || agent.exitCode !== null) return agent?.exitCode ?? null;

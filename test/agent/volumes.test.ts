@@ -192,7 +192,7 @@ describe('pod volumes', () => {
     const sock = createServer();
     await new Promise<void>((res) => sock.listen(join(base, 'sock'), res));
     try {
-      const ok = await c.pod('hp-ok', { volumes: [
+      const ok = await c.pod('hp-ok', { automountServiceAccountToken: false, volumes: [
         { name: 'made', hostPath: { path: join(base, 'made/deep'), type: 'DirectoryOrCreate' } },
         { name: 'newfile', hostPath: { path: join(base, 'new.txt'), type: 'FileOrCreate' } },
         { name: 'file', hostPath: { path: join(base, 'file'), type: 'File' } },
@@ -292,7 +292,10 @@ describe('pod volumes', () => {
   });
 
   it('a token for a service account that does not exist fails the volume with the API\'s reason', async () => {
+    // The ServiceAccount admission wants the account when the pod is created; it goes afterwards.
+    await c.apply({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'ghost', namespace: 'default' } });
     const pod = await c.pod('ghost', { serviceAccountName: 'ghost', volumes: [{ name: 'tok', projected: { sources: [{ serviceAccountToken: { path: 'token' } }] } }] });
+    await c.s.k(['delete', 'serviceaccount', 'ghost']);
     await assert.rejects(setUpPodVolumes(pod, c.ctx), { message: 'MountVolume.SetUp failed for volume "tok" : failed to fetch token: serviceaccounts "ghost" not found' });
     await tearDownPodVolumes(pod.metadata!.uid!, c.ctx);
     await tearDownPodVolumes(pod.metadata!.uid!, c.ctx); // twice, or for a pod never set up: nothing to do

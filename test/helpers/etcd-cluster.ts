@@ -3,9 +3,9 @@
 // removed with everything it wrote.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './wait.ts';
 
 export const ETCD = '/usr/bin/etcd';
 
@@ -28,16 +28,6 @@ export interface EtcdCluster {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function healthy(url: string, deadlineMs: number, proc: () => ChildProcess | undefined, output: () => string): Promise<void> {
   const deadline = Date.now() + deadlineMs;

@@ -9,6 +9,14 @@ import { Agent as UndiciAgent, fetch } from 'undici';
 export const REPO = resolve(import.meta.dirname, '../..');
 export const SKIFF = join(REPO, 'bin/skiff');
 
+/** Runs `skiff ARGS...` to completion (killed after timeoutMs) and gives its exit code and output. */
+export function runSkiff(args: string[], timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(SKIFF, args, { timeout: timeoutMs }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+  });
+}
+
 export interface TestServer {
   url: string;
   port: number;
@@ -39,11 +47,25 @@ function etcdArgs(dataDir: string, extraArgs: string[]): string[] {
   return ['--store', 'etcd', '--etcd-endpoints', endpoints, '--etcd-prefix', `/skiff-test${dataDir}`];
 }
 
+/**
+ * A server without the in-process serviceaccount controller has no `default` ServiceAccounts, so
+ * its ServiceAccount admission is turned off, as Kubernetes' integration test servers do
+ * (--disable-admission-plugins=ServiceAccount), unless the test chooses its own plugins.
+ */
+function admissionArgs(extraArgs: string[]): string[] {
+  if (extraArgs.some((a) => a.startsWith('--disable-admission-plugins'))) return [];
+  const i = extraArgs.indexOf('--controllers');
+  const selection = i >= 0 ? (extraArgs[i + 1] ?? '').split(',') : ['*'];
+  const runsServiceAccounts = !extraArgs.includes('--disable-controllers') &&
+    (selection.includes('serviceaccount') || (selection.includes('*') && !selection.includes('-serviceaccount')));
+  return runsServiceAccounts ? [] : ['--disable-admission-plugins', 'ServiceAccount'];
+}
+
 export async function startServer(opts: { dataDir?: string; port?: number; extraArgs?: string[]; timeoutMs?: number } = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'skiff-test-'));
   // '{dataDir}' in extraArgs stands for the data directory (e.g. for --audit-log-path).
   const args = ['server', '--data-dir', dataDir, '--port', String(opts.port ?? 0), ...(opts.extraArgs ?? []).map((a) => a.replaceAll('{dataDir}', dataDir)),
-    ...etcdArgs(dataDir, opts.extraArgs ?? [])];
+    ...etcdArgs(dataDir, opts.extraArgs ?? []), ...admissionArgs(opts.extraArgs ?? [])];
   const proc = spawn(SKIFF, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));

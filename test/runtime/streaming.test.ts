@@ -4,7 +4,9 @@
 // attach to running containers, port-forward into the pod's network namespace, tokens.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { Code, CriError } from '../../src/cri/errors.ts';
 import {
@@ -138,6 +140,8 @@ test('a client that goes away takes its exec\'d process with it', async () => {
 
 test('attach receives a running container\'s output from then on', async () => {
   const id = await run('ticker', ['sh', '-c', 'i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done']);
+  // A started container may not have printed anything yet: attach once its first line is out.
+  await eventually('the first tick in the log', async () => (await readFile(join(h.dir, 'logs', 'stream', 'ticker', '0.log'), 'utf8').catch(() => '')).includes('tick 0') || undefined, 20_000);
   const { url } = await h.client.attach({ container_id: id, stdout: true, stderr: true });
   assert.match(url, /\/attach\//);
   const s = await connectRemoteCommand(url);

@@ -54,4 +54,18 @@ describe('etcd store', () => {
       await store.close();
     }
   });
+
+  it('lists more than gRPC\'s default 4 MiB message in one range', async () => {
+    const store: EtcdStore = openEtcdStore({ endpoints: cluster.endpoints, prefix: '/skiff-big-list' });
+    try {
+      const prefix = uniquePrefix('big');
+      const value = 'x'.repeat(1024 * 1024); // under etcd's 1.5 MiB request limit
+      for (let i = 0; i < 6; i++) assert.ok((await store.create(`${prefix}${i}`, value)).ok);
+      const listed = await store.list(prefix);
+      assert.equal(listed.kvs.length, 6);
+      assert.ok(listed.kvs.every((kv) => kv.value.length === value.length));
+    } finally {
+      await store.close();
+    }
+  });
 });

@@ -6,7 +6,7 @@ import {
   defaultCoreEvent, defaultEndpoints, defaultLimitRange, defaultNamespace, defaultNode, defaultPersistentVolume,
   defaultPersistentVolumeClaim, defaultResourceQuota, defaultSecret, defaultService,
 } from './core.ts';
-import { defaultCustomResourceDefinition, defaultEndpointSlice, defaultPriorityClass } from './other.ts';
+import { defaultCustomResourceDefinition, defaultEndpointSlice, defaultPriorityClass, defaultStorageClass } from './other.ts';
 import { defaultPod } from './pod.ts';
 import { defaultCronJob, defaultDaemonSet, defaultDeployment, defaultJob, defaultReplicaSet, defaultStatefulSet } from './workloads.ts';
 
@@ -33,6 +33,7 @@ const DEFAULTERS: Record<string, (obj: KubeObject) => void> = {
   'batch/CronJob': defaultCronJob,
   'discovery.k8s.io/EndpointSlice': defaultEndpointSlice,
   'scheduling.k8s.io/PriorityClass': defaultPriorityClass,
+  'storage.k8s.io/StorageClass': defaultStorageClass,
   'apiextensions.k8s.io/CustomResourceDefinition': defaultCustomResourceDefinition,
 };
 

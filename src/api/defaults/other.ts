@@ -1,5 +1,5 @@
-// Defaults of EndpointSlice (discovery/v1), PriorityClass (scheduling/v1) and
-// CustomResourceDefinition (apiextensions/v1).
+// Defaults of EndpointSlice (discovery/v1), PriorityClass (scheduling/v1), StorageClass
+// (storage/v1) and CustomResourceDefinition (apiextensions/v1).
 import type { KubeObject } from '../types.ts';
 
 type Obj = Record<string, unknown>;
@@ -18,6 +18,11 @@ export function defaultEndpointSlice(es: KubeObject): void {
 
 export function defaultPriorityClass(pc: KubeObject): void {
   if (!pc.preemptionPolicy) pc.preemptionPolicy = 'PreemptLowerPriority';
+}
+
+export function defaultStorageClass(sc: KubeObject): void {
+  if (!sc.reclaimPolicy) sc.reclaimPolicy = 'Delete';
+  if (!sc.volumeBindingMode) sc.volumeBindingMode = 'Immediate';
 }
 
 export function defaultCustomResourceDefinition(crd: KubeObject): void {

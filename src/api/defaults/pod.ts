@@ -47,10 +47,13 @@ export function defaultPod(pod: KubeObject): void {
 }
 
 function admitPod(pod: KubeObject, spec: Obj): void {
-  // ServiceAccount admission: the namespace's "default" account unless one is named.
-  if (!spec.serviceAccountName) spec.serviceAccountName = spec.serviceAccount || 'default';
+  // ServiceAccount admission: the namespace's "default" account unless one is named; mirror pods
+  // get none (src/apiserver/admission/service-account.ts checks the account and mounts its token).
+  const meta = isObj(pod.metadata) ? pod.metadata : {};
+  const mirror = isObj(meta.annotations) && (meta.annotations as Obj)['kubernetes.io/config.mirror'] !== undefined;
+  if (!spec.serviceAccountName && !mirror) spec.serviceAccountName = spec.serviceAccount || 'default';
   // The deprecated alias kube-apiserver fills in from serviceAccountName on conversion.
-  spec.serviceAccount = spec.serviceAccountName;
+  if (spec.serviceAccountName) spec.serviceAccount = spec.serviceAccountName;
 
   // Priority admission.
   const pcName = typeof spec.priorityClassName === 'string' ? spec.priorityClassName : '';

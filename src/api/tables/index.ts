@@ -12,6 +12,7 @@ import {
 import { customResourcePrinter, defaultPrinter } from './custom.ts';
 import { eventPrinter } from './events.ts';
 import { podPrinter } from './pod.ts';
+import { storageClassPrinter } from './storage.ts';
 import type { PrinterColumn, Printer, Table, TableRow } from './types.ts';
 import {
   controllerRevisionPrinter, cronJobPrinter, daemonSetPrinter, deploymentPrinter, jobPrinter, replicaSetPrinter, statefulSetPrinter,
@@ -47,6 +48,7 @@ const PRINTERS: Record<string, Printer> = {
   'events.k8s.io/Event': eventPrinter,
   'scheduling.k8s.io/PriorityClass': priorityClassPrinter,
   'node.k8s.io/RuntimeClass': runtimeClassPrinter,
+  'storage.k8s.io/StorageClass': storageClassPrinter,
 };
 
 export interface ToTableOptions {

@@ -123,15 +123,23 @@ export function validatePersistentVolumeClaim(pvc: KubeObject, old?: KubeObject)
   if (typeof spec.storageClassName === 'string' && spec.storageClassName) out.push(...invalidEach('spec.storageClassName', spec.storageClassName, isDNS1123Subdomain(spec.storageClassName)));
   out.push(...validateLabelSelectorish(spec.selector));
   if (old) {
+    // ValidatePersistentVolumeClaimUpdate: the claim is immutable (quota and limits rely on it) except
+    // volumeName, set once (by the binder or the user), a class given to a claim that had none
+    // (the retroactive default StorageClass), and the storage request of a bound claim.
     const o = specOf(old);
-    const strip = (s: Obj) => {
-      const res = isObject(s.resources) ? { ...s.resources } : {};
-      delete (res as Obj).requests;
-      return { ...s, resources: res, volumeAttributesClassName: undefined };
-    };
-    // A pre-bind claim gets volumeName set by the binder; users only change requests.
-    if (!semanticEqual(strip(spec), strip(o))) {
-      out.push(forbidden('spec', `spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims\n${specDiff(strip(o), strip(spec))}`));
+    const before: Obj = { ...o, volumeAttributesClassName: undefined };
+    const after: Obj = { ...spec, volumeAttributesClassName: undefined };
+    if (!o.volumeName) before.volumeName = after.volumeName;
+    const betaClass = old.metadata?.annotations?.['volume.beta.kubernetes.io/storage-class'];
+    if (betaClass === undefined && (o.storageClassName === undefined || o.storageClassName === null) &&
+      typeof spec.storageClassName === 'string' && spec.storageClassName) before.storageClassName = after.storageClassName;
+    if ((pvc.status as Obj | undefined)?.phase === 'Bound' && isObject(requests)) {
+      const oldRequests = (o.resources as Obj | undefined)?.requests as Obj | undefined;
+      after.resources = { ...(spec.resources as Obj), requests: { ...requests, storage: oldRequests?.storage } };
+      if (oldRequests?.storage === undefined) delete ((after.resources as Obj).requests as Obj).storage;
+    }
+    if (!semanticEqual(after, before)) {
+      out.push(forbidden('spec', `spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims\n${specDiff(before, after)}`));
     }
     const oldSize = parseQuantity(((o.resources as Obj | undefined)?.requests as Obj | undefined)?.storage);
     const newSize = parseQuantity(requests?.storage);

@@ -15,6 +15,7 @@ import { validateObjectMeta, validateObjectMetaUpdate } from './meta.ts';
 import { nameIsDNS1035Label, nameIsDNSLabel, nameIsDNSSubdomain, type NameFn } from './names.ts';
 import { validatePod } from './pod.ts';
 import { validateService } from './service.ts';
+import { validateStorageClass } from './storage.ts';
 
 export { parseQuantity, canonicalQuantity, compareQuantities, QUANTITY_FORMAT_ERROR } from './quantity.ts';
 
@@ -48,6 +49,7 @@ const VALIDATORS: Record<string, KindValidator> = {
   'events.k8s.io/Event': validateEventsV1Event,
   'scheduling.k8s.io/PriorityClass': validatePriorityClass,
   'node.k8s.io/RuntimeClass': validateRuntimeClass,
+  'storage.k8s.io/StorageClass': validateStorageClass,
   'apiextensions.k8s.io/CustomResourceDefinition': validateCustomResourceDefinition,
 };
 

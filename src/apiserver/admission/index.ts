@@ -1,7 +1,8 @@
 // The server's Admission: built-in kinds get Kubernetes' defaults and
 // validation, custom resources their CRD's structural schema (defaults,
 // pruning, validation), every kind its schema for patches and apply, and
-// Services their cluster IPs and node ports.
+// Services their cluster IPs and node ports. New pods go through the ServiceAccount plugin,
+// new claims through DefaultStorageClass.
 import type { CustomResourceDefinition } from 'kubernetes-types/apiextensions/v1.d.ts';
 import type { KubeObject, ResourceInfo, StatusCause } from '../../api/types.ts';
 import { applyDefaults } from '../../api/defaults/index.ts';
@@ -11,18 +12,32 @@ import { applySchemaDefaults, findUnknownFields, pruneNonNullableNulls, pruneUnk
 import type { SchemaResolver } from '../../api/schema/types.ts';
 import type { Admission } from '../registry/admission.ts';
 import type { ServiceAllocator } from './service-allocator.ts';
+import type { Store } from '../../store/store.ts';
+import type { PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.d.ts';
+import { admitPodServiceAccount, type ServiceAccountLookup } from './service-account.ts';
+import { admitClaimStorageClass } from './default-storage-class.ts';
 
 export interface AdmissionDeps {
   resolver: SchemaResolver;
   allocator: ServiceAllocator;
   crdFor: (r: ResourceInfo) => KubeObject | undefined;
+  /** What the ServiceAccount and DefaultStorageClass plugins read (absent: they do not run). */
+  store?: Store;
+  /** How long the ServiceAccount plugin waits for a namespace's `default` account (tests). */
+  serviceAccountLookup?: ServiceAccountLookup;
+  /** Plugins turned off (kube-apiserver's --disable-admission-plugins), from OPTIONAL_ADMISSION_PLUGINS. */
+  disabledPlugins?: readonly string[];
 }
+
+/** The admission plugins that can be turned off, by kube-apiserver's names. */
+export const OPTIONAL_ADMISSION_PLUGINS = ['ServiceAccount', 'DefaultStorageClass'] as const;
 
 function isCrd(r: ResourceInfo): boolean {
   return r.group === 'apiextensions.k8s.io' && r.kind === 'CustomResourceDefinition';
 }
 
 export function createAdmission(deps: AdmissionDeps): Admission {
+  const disabled = new Set(deps.disabledPlugins ?? []);
   const customSchema = (r: ResourceInfo) => {
     const crd = deps.crdFor(r) as CustomResourceDefinition | undefined;
     return crd ? crdVersionSchema(crd, r.version) : undefined;
@@ -64,7 +79,18 @@ export function createAdmission(deps: AdmissionDeps): Admission {
       return { root: deps.resolver.forKind(r.group, r.version, r.kind), resolver: deps.resolver };
     },
     async allocate(r, obj, old) {
-      if (r.group === '' && r.kind === 'Service') await deps.allocator.allocate(obj, old);
+      if (r.group !== '') return;
+      if (r.kind === 'Service') await deps.allocator.allocate(obj, old);
+      // The mutating plugins that read other objects: on create only, as in kube-apiserver.
+      if (old || !deps.store) return;
+      if (r.kind === 'Pod' && !disabled.has('ServiceAccount')) await admitPodServiceAccount(deps.store, obj as Pod, deps.serviceAccountLookup);
+      if (r.kind === 'PersistentVolumeClaim' && !disabled.has('DefaultStorageClass')) await admitClaimStorageClass(deps.store, obj as PersistentVolumeClaim);
+    },
+    async release(r, obj) {
+      if (r.group !== '' || r.kind !== 'Service') return;
+      // The Service is already deleted; a reservation left behind is reclaimed later (see service-allocator.ts).
+      await deps.allocator.release(obj).catch((e: Error) =>
+        console.error(`skiff: releasing the addresses of service ${obj.metadata?.namespace}/${obj.metadata?.name} failed: ${e.message}`));
     },
   };
 }

@@ -2,6 +2,15 @@
 // REST does it: empty clusterIP gets a free address from the service CIDR, a
 // NodePort/LoadBalancer port without nodePort gets one from 30000-32767, and an
 // update that leaves them out keeps the allocated ones.
+//
+// Several API servers may share one store (etcd), so what is taken lives in the store, not in
+// memory: every address and node port is reserved with a create of its own key, which fails
+// when another server took it first (the idea of Kubernetes' IPAddress objects,
+// https://kubernetes.io/docs/reference/networking/virtual-ips/#ip-address-objects).
+// A reservation names its Service; it is removed when the Service is deleted (release), and
+// one whose Service no longer holds it (a failed create, a changed spec, a server killed
+// between delete and release) is taken over once it is older than RECLAIM_AFTER_MS, the way
+// kube-apiserver's repair loop frees leaked addresses after a few passes.
 import type { KubeObject, StatusCause } from '../../api/types.ts';
 import type { Store } from '../../store/store.ts';
 import { errors } from '../errors.ts';
@@ -9,6 +18,11 @@ import { errors } from '../errors.ts';
 export const DEFAULT_SERVICE_CIDR = '10.43.0.0/16';
 const NODE_PORT_MIN = 30000;
 const NODE_PORT_MAX = 32767;
+export const SERVICE_IP_KEYS = '/registry/ranges/serviceips/';
+export const NODE_PORT_KEYS = '/registry/ranges/servicenodeports/';
+/** Longer than any create can take between reserving and storing its Service. */
+const RECLAIM_AFTER_MS = 5 * 60_000;
+const RANDOM_TRIES = 32;
 
 function ipToInt(ip: string): number {
   return ip.split('.').reduce((a, o) => a * 256 + Number(o), 0);
@@ -23,13 +37,29 @@ interface ServicePort {
   nodePort?: number;
 }
 
+/** The value of a reservation key. */
+interface Reservation {
+  namespace: string;
+  name: string;
+  /** When it was reserved (RFC 3339), for reclaiming leaks. */
+  reservedAt: string;
+}
+
+function clusterIPsOf(svc: KubeObject | undefined): string[] {
+  const ips = (svc?.spec?.clusterIPs as string[] | undefined) ?? [svc?.spec?.clusterIP];
+  return ips.filter((ip): ip is string => !!ip && ip !== 'None');
+}
+
+/** Node ports are unique by number across protocols (one Service may use a number for TCP and UDP). */
+function nodePortsOf(svc: KubeObject | undefined): number[] {
+  return [...new Set(((svc?.spec?.ports ?? []) as ServicePort[]).map((p) => p.nodePort).filter((p): p is number => !!p))];
+}
+
 export class ServiceAllocator {
   #base: number;
   #size: number;
-  #usedIps = new Set<string>();
-  #usedPorts = new Set<string>();
-  #loaded = false;
   #store: Store;
+  #backfilled = false;
 
   constructor(store: Store, cidr = DEFAULT_SERVICE_CIDR) {
     this.#store = store;
@@ -43,16 +73,21 @@ export class ServiceAllocator {
     return intToIp(this.#base + 1);
   }
 
-  async #load(): Promise<void> {
-    if (this.#loaded) return;
+  /** Services stored before reservations existed (or migrated without them) get theirs, once per process. */
+  async #backfill(): Promise<void> {
+    if (this.#backfilled) return;
     const { kvs } = await this.#store.list('/registry/core/services/');
-    for (const kv of kvs) this.#remember(JSON.parse(kv.value) as KubeObject);
-    this.#loaded = true;
+    for (const kv of kvs) {
+      const svc = JSON.parse(kv.value) as KubeObject;
+      const owner = this.#owner(svc);
+      for (const ip of clusterIPsOf(svc)) await this.#store.create(SERVICE_IP_KEYS + ip, JSON.stringify(owner));
+      for (const port of nodePortsOf(svc)) await this.#store.create(NODE_PORT_KEYS + port, JSON.stringify(owner));
+    }
+    this.#backfilled = true;
   }
 
-  #remember(svc: KubeObject): void {
-    for (const ip of svc.spec?.clusterIPs ?? [svc.spec?.clusterIP]) if (ip && ip !== 'None') this.#usedIps.add(ip);
-    for (const p of (svc.spec?.ports ?? []) as ServicePort[]) if (p.nodePort) this.#usedPorts.add(`${p.protocol ?? 'TCP'}/${p.nodePort}`);
+  #owner(svc: KubeObject): Reservation {
+    return { namespace: svc.metadata?.namespace ?? '', name: svc.metadata?.name ?? '', reservedAt: new Date().toISOString() };
   }
 
   #inRange(ip: string): boolean {
@@ -61,12 +96,18 @@ export class ServiceAllocator {
     return n > this.#base && n < this.#base + this.#size - 1;
   }
 
-  /** Fills spec.clusterIP(s) and node ports of a Service being created or updated. */
+  /** Fills spec.clusterIP(s) and node ports of a Service being created or updated, reserving them in the store. */
   async allocate(svc: KubeObject, old?: KubeObject): Promise<void> {
-    await this.#load();
+    await this.#backfill();
     const spec = (svc.spec ??= {});
     const type = spec.type ?? 'ClusterIP';
     const name = svc.metadata?.name ?? '';
+    if (!old) {
+      // A duplicate create answers AlreadyExists before anything is reserved for it.
+      const { kv } = await this.#store.get(`/registry/core/services/${svc.metadata?.namespace ?? ''}/${name}`);
+      if (kv) throw errors.alreadyExists('', 'services', name);
+    }
+    const owner = this.#owner(svc);
     const causes: StatusCause[] = [];
     if (old) {
       // Unset fields keep what was allocated (kube-apiserver's patchAllocatedValues).
@@ -85,48 +126,103 @@ export class ServiceAllocator {
       delete spec.clusterIP;
       delete spec.clusterIPs;
     } else if (!spec.clusterIP) {
-      spec.clusterIP = this.#freeIp();
+      spec.clusterIP = await this.#freeIp(owner);
       spec.clusterIPs = [spec.clusterIP];
     } else if (spec.clusterIP !== 'None' && spec.clusterIP !== old?.spec?.clusterIP) {
       if (!this.#inRange(spec.clusterIP)) {
         causes.push({ reason: 'FieldValueInvalid', field: 'spec.clusterIPs', message: `Invalid value: ["${spec.clusterIP}"]: failed to allocate IP ${spec.clusterIP}: the provided IP (${spec.clusterIP}) is not in the valid range. The range of valid IPs is ${intToIp(this.#base)}/${32 - Math.log2(this.#size)}` });
-      } else if (this.#usedIps.has(spec.clusterIP)) {
+      } else if (!(await this.#reserve(SERVICE_IP_KEYS + spec.clusterIP, owner, true))) {
         causes.push({ reason: 'FieldValueInvalid', field: 'spec.clusterIPs', message: `Invalid value: ["${spec.clusterIP}"]: failed to allocate IP ${spec.clusterIP}: provided IP is already allocated` });
       }
       spec.clusterIPs = [spec.clusterIP];
     } else {
       spec.clusterIPs = spec.clusterIPs ?? [spec.clusterIP];
     }
-    const oldNodePorts = new Set(((old?.spec?.ports ?? []) as ServicePort[]).map((p) => `${p.protocol ?? 'TCP'}/${p.nodePort}`));
-    (spec.ports as ServicePort[] | undefined)?.forEach((p, i) => {
-      const key = (n: number) => `${p.protocol ?? 'TCP'}/${n}`;
+    const oldNodePorts = new Set(nodePortsOf(old));
+    const ports = (spec.ports ?? []) as ServicePort[];
+    for (const [i, p] of ports.entries()) {
       if (type !== 'NodePort' && type !== 'LoadBalancer') {
         if (type === 'ClusterIP' && p.nodePort) delete p.nodePort;
-        return;
+        continue;
       }
-      if (!p.nodePort) p.nodePort = this.#freeNodePort(p.protocol ?? 'TCP');
-      else if (!oldNodePorts.has(key(p.nodePort)) && this.#usedPorts.has(key(p.nodePort))) {
+      if (!p.nodePort) {
+        // Not one another port of this Service already uses (with a different protocol, that would be allowed, but is surprising).
+        const taken = new Set(ports.map((o) => o.nodePort).filter(Boolean));
+        p.nodePort = await this.#freeNodePort(owner, taken as Set<number>);
+      } else if (!oldNodePorts.has(p.nodePort) && !(await this.#reserve(NODE_PORT_KEYS + p.nodePort, owner, true))) {
         causes.push({ reason: 'FieldValueInvalid', field: `spec.ports[${i}].nodePort`, message: `Invalid value: ${p.nodePort}: provided port is already allocated` });
       }
-    });
+    }
     if (causes.length > 0) throw errors.invalid('', 'Service', name, causes);
-    this.#remember(svc);
   }
 
-  #freeIp(): string {
-    for (let tries = 0; tries < 1000; tries++) {
-      const ip = intToIp(this.#base + 2 + Math.floor(Math.random() * (this.#size - 3)));
-      if (!this.#usedIps.has(ip)) return ip;
+  /** Frees what a deleted Service held (only reservations that name it). */
+  async release(svc: KubeObject): Promise<void> {
+    const keys = [...clusterIPsOf(svc).map((ip) => SERVICE_IP_KEYS + ip), ...nodePortsOf(svc).map((p) => NODE_PORT_KEYS + p)];
+    for (const key of keys) {
+      const { kv } = await this.#store.get(key);
+      if (!kv) continue;
+      const held = JSON.parse(kv.value) as Reservation;
+      if (held.namespace === (svc.metadata?.namespace ?? '') && held.name === svc.metadata?.name) await this.#store.delete(key, kv.modRevision);
     }
-    for (let n = this.#base + 2; n < this.#base + this.#size - 1; n++) if (!this.#usedIps.has(intToIp(n))) return intToIp(n);
+  }
+
+  /**
+   * Creates the reservation key; true when this Service now holds it. One held under the same
+   * namespace/name counts as its own (an update, or a create retried after a lost answer).
+   */
+  async #reserve(key: string, owner: Reservation, reclaim: boolean): Promise<boolean> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const res = await this.#store.create(key, JSON.stringify(owner));
+      if (res.ok) return true;
+      if (!res.kv) continue; // released in between
+      const held = JSON.parse(res.kv.value) as Reservation;
+      if (held.namespace === owner.namespace && held.name === owner.name) return true;
+      if (!reclaim || !(await this.#leaked(key, held))) return false;
+      // Compare-and-swap: whoever else reclaims it at the same time loses.
+      if ((await this.#store.update(key, JSON.stringify(owner), res.kv.modRevision)).ok) return true;
+    }
+    return false;
+  }
+
+  /** An old reservation whose Service does not hold the value any more. */
+  async #leaked(key: string, held: Reservation): Promise<boolean> {
+    if (Date.now() - Date.parse(held.reservedAt) < RECLAIM_AFTER_MS) return false;
+    const { kv: svcKv } = await this.#store.get(`/registry/core/services/${held.namespace}/${held.name}`);
+    if (!svcKv) return true;
+    const svc = JSON.parse(svcKv.value) as KubeObject;
+    const value = key.slice(key.lastIndexOf('/') + 1);
+    return key.startsWith(SERVICE_IP_KEYS) ? !clusterIPsOf(svc).includes(value) : !nodePortsOf(svc).includes(Number(value));
+  }
+
+  async #freeIp(owner: Reservation): Promise<string> {
+    const first = this.#base + 2;
+    const count = this.#size - 3;
+    for (let tries = 0; tries < RANDOM_TRIES; tries++) {
+      const ip = intToIp(first + Math.floor(Math.random() * count));
+      if (await this.#reserve(SERVICE_IP_KEYS + ip, owner, false)) return ip;
+    }
+    // Nearly full: walk the free addresses, then the leaked ones.
+    const used = new Set((await this.#store.list(SERVICE_IP_KEYS)).kvs.map((kv) => kv.key.slice(SERVICE_IP_KEYS.length)));
+    for (let n = first; n < first + count; n++) {
+      const ip = intToIp(n);
+      if (!used.has(ip) && (await this.#reserve(SERVICE_IP_KEYS + ip, owner, false))) return ip;
+    }
+    for (const ip of used) if (await this.#reserve(SERVICE_IP_KEYS + ip, owner, true)) return ip;
     throw errors.internal('failed to allocate a serviceIP: range is full');
   }
 
-  #freeNodePort(protocol: string): number {
-    for (let tries = 0; tries < 1000; tries++) {
-      const port = NODE_PORT_MIN + Math.floor(Math.random() * (NODE_PORT_MAX - NODE_PORT_MIN + 1));
-      if (!this.#usedPorts.has(`${protocol}/${port}`)) return port;
+  async #freeNodePort(owner: Reservation, inService: Set<number>): Promise<number> {
+    const count = NODE_PORT_MAX - NODE_PORT_MIN + 1;
+    for (let tries = 0; tries < RANDOM_TRIES; tries++) {
+      const port = NODE_PORT_MIN + Math.floor(Math.random() * count);
+      if (!inService.has(port) && (await this.#reserve(NODE_PORT_KEYS + port, owner, false))) return port;
     }
+    const used = new Set((await this.#store.list(NODE_PORT_KEYS)).kvs.map((kv) => Number(kv.key.slice(NODE_PORT_KEYS.length))));
+    for (let port = NODE_PORT_MIN; port <= NODE_PORT_MAX; port++) {
+      if (!used.has(port) && !inService.has(port) && (await this.#reserve(NODE_PORT_KEYS + port, owner, false))) return port;
+    }
+    for (const port of used) if (!inService.has(port) && (await this.#reserve(NODE_PORT_KEYS + port, owner, true))) return port;
     throw errors.internal('failed to allocate a nodePort: range is full');
   }
 }

@@ -31,6 +31,8 @@ export async function handleWatch(call: ResourceCall, format: OutputFormat): Pro
   let headersSent = false;
 
   const encode = (ev: KubeWatchEvent): string => {
+    // An object as stored goes out as stored: no parse and stringify per watcher.
+    if (ev.raw !== undefined && format.kind !== 'table' && format.kind !== 'partial') return `{"type":"${ev.type}","object":${ev.raw}}\n`;
     let object: KubeObject = ev.object;
     if (ev.type !== 'BOOKMARK' && ev.type !== 'ERROR') {
       if (format.kind === 'table') {
@@ -65,7 +67,7 @@ export async function handleWatch(call: ResourceCall, format: OutputFormat): Pro
     let chunk = '';
     for (const ev of events) {
       chunk += encode(ev);
-      const rv = Number(ev.object.metadata?.resourceVersion);
+      const rv = ev.revision ?? Number(ev.object.metadata?.resourceVersion);
       if (rv > lastRevision) lastRevision = rv;
     }
     res.write(chunk);

@@ -52,7 +52,10 @@ export async function deleteObject(ctx: WriteContext, r: ResourceInfo, namespace
     if (!pending) {
       if (opts.dryRun) return { object: obj, deleted: true };
       const res = await ctx.store.delete(key, kv.modRevision).catch(storeError);
-      if (res.ok) return { object: obj, deleted: true };
+      if (res.ok) {
+        await ctx.admission.release?.(r, obj);
+        return { object: obj, deleted: true };
+      }
     } else {
       if (opts.dryRun || pending === obj) return { object: pending, deleted: false };
       const res = await ctx.store.update(key, encodeObject(pending), kv.modRevision).catch(storeError);

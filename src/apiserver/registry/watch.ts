@@ -5,13 +5,17 @@
 import type { KubeObject, ResourceInfo } from '../../api/types.ts';
 import { CompactedError, type Store, type Watch, type WatchEvent } from '../../store/store.ts';
 import { errors } from '../errors.ts';
-import { storagePrefix } from './codec.ts';
+import { storagePrefix, storedJsonWithVersion } from './codec.ts';
 import type { ObjectFilter } from './filter.ts';
 import { listObjects } from './read.ts';
 
 export interface KubeWatchEvent {
   type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
   object: KubeObject;
+  /** The object's JSON, when it is exactly as stored (a JSON watch sends it without parsing). */
+  readonly raw?: string;
+  /** The object's resourceVersion as a number, when known without parsing. */
+  readonly revision?: number;
 }
 
 export interface WatchRequest {
@@ -35,21 +39,62 @@ function parseVersioned(value: string, rev: number): KubeObject {
   return obj;
 }
 
+/**
+ * A watch event straight from the store: `raw` is the object's JSON as stored, with its
+ * resourceVersion spliced in, computed once and shared by every watcher of the store event
+ * (a pod change goes to the scheduler, the controllers and the hollow nodes); the object is
+ * parsed only when someone reads it (a selector, a Table, PartialObjectMetadata).
+ */
+class StoredWatchEvent implements KubeWatchEvent {
+  readonly type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  readonly raw: string;
+  private readonly value: string;
+  private readonly rev: number;
+  private parsed: KubeObject | undefined;
+
+  constructor(type: 'ADDED' | 'MODIFIED' | 'DELETED', value: string, rev: number, raw: string) {
+    this.type = type;
+    this.value = value;
+    this.rev = rev;
+    this.raw = raw;
+  }
+
+  /** Parsed on first use; each watcher has its own event, so no watcher sees another's changes. */
+  get object(): KubeObject {
+    return (this.parsed ??= parseVersioned(this.value, this.rev));
+  }
+
+  get revision(): number {
+    return this.rev;
+  }
+}
+
+/** The stored JSON with resourceVersion of each store event, once for all watchers. */
+const rawCache = new WeakMap<WatchEvent, string>();
+
+function rawOf(ev: WatchEvent, value: string, rev: number): string {
+  let raw = rawCache.get(ev);
+  if (raw === undefined) rawCache.set(ev, (raw = storedJsonWithVersion(value, rev)));
+  return raw;
+}
+
 /** Translates one store event; undefined when neither side passes the filter. */
 function translate(ev: WatchEvent, filter: ObjectFilter): KubeWatchEvent | undefined {
   const rev = ev.kv.modRevision;
   if (ev.type === 'delete') {
-    const last = parseVersioned(ev.prevKv?.value ?? ev.kv.value, rev);
-    return filter.matches(last) ? { type: 'DELETED', object: last } : undefined;
+    const value = ev.prevKv?.value ?? ev.kv.value;
+    const last = new StoredWatchEvent('DELETED', value, rev, rawOf(ev, value, rev));
+    return filter.everything || filter.matches(last.object) ? last : undefined;
   }
-  const cur = parseVersioned(ev.kv.value, rev);
-  const curMatches = filter.matches(cur);
-  if (!ev.prevKv) return curMatches ? { type: 'ADDED', object: cur } : undefined;
-  if (filter.everything) return { type: 'MODIFIED', object: cur };
+  const cur = (type: 'ADDED' | 'MODIFIED' | 'DELETED') => new StoredWatchEvent(type, ev.kv.value, rev, rawOf(ev, ev.kv.value, rev));
+  if (filter.everything) return cur(ev.prevKv ? 'MODIFIED' : 'ADDED');
+  const event = cur('MODIFIED');
+  const curMatches = filter.matches(event.object);
+  if (!ev.prevKv) return curMatches ? cur('ADDED') : undefined;
   const prevMatches = filter.matches(parseVersioned(ev.prevKv.value, ev.prevKv.modRevision));
-  if (curMatches && prevMatches) return { type: 'MODIFIED', object: cur };
-  if (curMatches) return { type: 'ADDED', object: cur };
-  if (prevMatches) return { type: 'DELETED', object: cur };
+  if (curMatches && prevMatches) return event;
+  if (curMatches) return cur('ADDED');
+  if (prevMatches) return cur('DELETED');
   return undefined;
 }
 

@@ -68,7 +68,10 @@ export function checkNamespace(r: ResourceInfo, obj: KubeObject, namespace: stri
 export async function ensureNamespaceAccepts(ctx: WriteContext, r: ResourceInfo, namespace: string): Promise<void> {
   if (!r.namespaced) return;
   if (!namespace) throw errors.badRequest('a namespace must be specified for a namespaced resource');
-  const { kv } = await ctx.store.get(`/registry/core/namespaces/${namespace}`);
+  // A namespace that exists may be read stale (on etcd: from the nearest member, without a quorum
+  // round), as kube's NamespaceLifecycle admission reads its informer cache; a miss is confirmed.
+  const key = `/registry/core/namespaces/${namespace}`;
+  const kv = (await ctx.store.get(key, undefined, { stale: true })).kv ?? (await ctx.store.get(key)).kv;
   if (!kv) throw errors.notFound('', 'namespaces', namespace);
   const ns = decodeKv(kv);
   if (ns.metadata?.deletionTimestamp) {
@@ -104,12 +107,8 @@ export async function createObject(ctx: WriteContext, r: ResourceInfo, namespace
   prepareForCreate(r, obj, ctx.now());
   if (opts.user) ctx.userAdmission?.({ operation: 'create', r, obj, subresource: '', user: opts.user });
   admit(ctx, r, obj, undefined, opts);
-  if (ctx.admission.allocate) {
-    // Answer AlreadyExists before allocating anything (a duplicate would otherwise fail on its clusterIP).
-    const { kv } = await ctx.store.get(storageKey(r, meta.namespace ?? '', meta.name!)).catch(storeError);
-    if (kv) throw errors.alreadyExists(r.group, r.plural, meta.name!);
-    await ctx.admission.allocate(r, obj);
-  }
+  // Allocation (a Service's clusterIP) answers AlreadyExists itself before allocating anything.
+  if (ctx.admission.allocate) await ctx.admission.allocate(r, obj);
   const tracked = opts.skipManagedFields ? obj : trackManagedFields(ctx, r, undefined, obj, opts.fieldManager, '');
   if (opts.dryRun) return tracked;
   const res = await ctx.store.create(storageKey(r, meta.namespace ?? '', meta.name!), encodeObject(tracked)).catch(storeError);

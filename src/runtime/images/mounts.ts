@@ -1,11 +1,9 @@
 // overlayfs mounts of container root filesystems: the image's unpacked layers as lowerdirs,
 // a per-container upperdir/workdir. https://docs.kernel.org/filesystems/overlayfs.html
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
+import { CommandError } from '../command.ts';
+import { hostRun } from '../spawner.ts';
 
 /** Mount points from /proc/self/mountinfo (field 5, with the kernel's octal escapes undone). */
 export async function mountPoints(): Promise<Set<string>> {
@@ -39,18 +37,21 @@ export async function mountOverlay(spec: OverlaySpec): Promise<void> {
   const options = `lowerdir=${spec.lower.join(':')},upperdir=${resolve(spec.upper)},workdir=${resolve(spec.work)}`;
   if (options.length >= 4096) throw new Error(`overlay mount options for ${spec.target} exceed a page (${spec.lower.length} layers)`);
   try {
-    await run('mount', ['-t', 'overlay', 'overlay', '-o', options, resolve(spec.target)], { cwd: spec.layersDir });
+    // mount runs in layersDir (sh -c cd): the lowerdirs are relative to it.
+    await hostRun('/bin/sh', ['-c', 'cd "$1" && exec mount -t overlay overlay -o "$2" "$3"', 'skiff-mount', spec.layersDir, options, resolve(spec.target)]);
   } catch (err) {
-    const e = err as Error & { stderr?: string };
-    throw new Error(`mounting the overlay rootfs at ${spec.target} failed: ${e.stderr?.trim() || e.message}`);
+    throw new Error(`mounting the overlay rootfs at ${spec.target} failed: ${said(err)}`);
   }
 }
 
 export async function unmount(target: string): Promise<void> {
   try {
-    await run('umount', [resolve(target)]);
+    await hostRun('umount', [resolve(target)]);
   } catch (err) {
-    const e = err as Error & { stderr?: string };
-    throw new Error(`unmounting ${target} failed: ${e.stderr?.trim() || e.message}`);
+    throw new Error(`unmounting ${target} failed: ${said(err)}`);
   }
+}
+
+function said(err: unknown): string {
+  return (err instanceof CommandError && err.result.stderr.toString().trim()) || (err as Error).message;
 }

@@ -57,6 +57,15 @@ export class EtcdStore implements Store {
     const options: IOptions = {
       hosts: o.endpoints,
       dialTimeout: timeout,
+      grpcOptions: {
+        // A LIST without a limit is one range of every key under a prefix: tens of MB for
+        // 50,000 pods. kube-apiserver lifts gRPC's 4 MiB default the same way.
+        'grpc.max_receive_message_length': -1,
+        // Notice a member that went away without closing the connection (its machine died),
+        // with kube-apiserver's etcd keepalive settings.
+        'grpc.keepalive_time_ms': 30_000,
+        'grpc.keepalive_timeout_ms': 10_000,
+      },
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
       // Retries are ours (see attempt): a write retried after its member died may have been
       // applied already, and only the caller of the retry can tell.
@@ -122,8 +131,9 @@ export class EtcdStore implements Store {
     return res.kvs.length ? Number(res.kvs[0].value.toString()) : 0;
   }
 
-  async get(key: string, revision?: number): Promise<{ kv?: KeyValue; revision: number }> {
-    const res = await this.call(revision ?? 0, () => this.attempt(() => this.client.kv.range({ key: this.keys.encode(key), revision: revision || 0 })));
+  async get(key: string, revision?: number, opts: { stale?: boolean } = {}): Promise<{ kv?: KeyValue; revision: number }> {
+    const res = await this.call(revision ?? 0, () => this.attempt(() =>
+      this.client.kv.range({ key: this.keys.encode(key), revision: revision || 0, serializable: !!opts.stale })));
     return { kv: res.kvs.length ? this.kv(res.kvs[0]) : undefined, revision: revision || this.header(res.header) };
   }
 

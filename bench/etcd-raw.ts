@@ -1,0 +1,47 @@
+// Raw etcd write rates, for `npm run bench:api -- --store etcd`: what the etcd cluster itself
+// gives on this machine through the same etcd3 client the API server uses, with the same
+// payloads and concurrency as the API benchmark. Three shapes:
+// - put: a plain Put (etcd's own `benchmark put` does this);
+// - create txn: the compare-and-create transaction EtcdStore.create sends for each object;
+// - read + create txn: what one API create costs in etcd (the namespace's serializable read,
+//   then the create).
+import { Etcd3 } from 'etcd3';
+
+export interface RawEtcdRates {
+  puts: number;
+  createTxns: number;
+  readAndCreate: number;
+}
+
+async function rate(n: number, clients: number, op: (i: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const t = performance.now();
+  await Promise.all(Array.from({ length: clients }, async () => {
+    for (let i = next++; i < n; i = next++) await op(i);
+  }));
+  return n / ((performance.now() - t) / 1000);
+}
+
+export async function rawEtcdRates(endpoints: string[], n: number, clients: number, payload: (i: number) => string): Promise<RawEtcdRates> {
+  const client = new Etcd3({ hosts: endpoints });
+  const root = `/bench-raw-${process.pid}`;
+  try {
+    const ns = Buffer.from(`${root}/namespaces/bench`);
+    await client.put(ns).value('{}');
+    const create = (key: Buffer, value: string) => client.kv.txn({
+      compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }],
+      success: [{ request_put: { key, value: Buffer.from(value) } }],
+      failure: [{ request_range: { key } }],
+    });
+    const puts = await rate(n, clients, (i) => client.put(`${root}/put/cm-${i}`).value(payload(i)).exec());
+    const createTxns = await rate(n, clients, (i) => create(Buffer.from(`${root}/txn/cm-${i}`), payload(i)));
+    const readAndCreate = await rate(n, clients, async (i) => {
+      await client.kv.range({ key: ns, serializable: true });
+      await create(Buffer.from(`${root}/read-txn/cm-${i}`), payload(i));
+    });
+    await client.delete().prefix(root);
+    return { puts, createTxns, readAndCreate };
+  } finally {
+    client.close();
+  }
+}
