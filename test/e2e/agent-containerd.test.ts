@@ -16,6 +16,7 @@ import { run } from '../../src/runtime/command.ts';
 import { SKIFF, startServer, type TestServer } from '../helpers/skiff-server.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { buildTestArchives, PAUSE_IMAGE, TEST_IMAGE } from '../runtime/backends.ts';
+import { unmountAllUnder } from '../runtime/busybox-image.ts';
 import { CONTAINERD, CTR, removeBridgeNetwork, startContainerd, writeBridgeNetwork, type Containerd } from '../runtime/containerd.ts';
 import { kubectlRunner, nodeIsReady, type Cluster } from '../agent/up-cluster.ts';
 import {
@@ -105,6 +106,8 @@ after(async () => {
   await ctrd?.cleanup().catch((e: Error) => console.error(`containerd cleanup: ${e.message}`));
   await removeBridgeNetwork(NETWORK, BRIDGE);
   await server?.cleanup();
+  // The agent's volume mounts (e.g. the service-account token tmpfs) outlive it, as kubelet's do.
+  if (dir) await unmountAllUnder(dir);
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
