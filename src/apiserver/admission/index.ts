@@ -1,7 +1,7 @@
 // The server's Admission: built-in kinds get Kubernetes' defaults and
 // validation, custom resources their CRD's structural schema (defaults,
 // pruning, validation), every kind its schema for patches and apply, and
-// Services their cluster IPs and node ports. New pods go through the ServiceAccount plugin,
+// Services their cluster IPs and node ports. New pods go through the Priority and ServiceAccount plugins,
 // new claims through DefaultStorageClass.
 import type { CustomResourceDefinition } from 'kubernetes-types/apiextensions/v1.d.ts';
 import type { KubeObject, ResourceInfo, StatusCause } from '../../api/types.ts';
@@ -16,6 +16,7 @@ import type { Store } from '../../store/store.ts';
 import type { PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.d.ts';
 import { admitPodServiceAccount, type ServiceAccountLookup } from './service-account.ts';
 import { admitClaimStorageClass } from './default-storage-class.ts';
+import { admitPodPriority } from './priority.ts';
 
 export interface AdmissionDeps {
   resolver: SchemaResolver;
@@ -30,7 +31,7 @@ export interface AdmissionDeps {
 }
 
 /** The admission plugins that can be turned off, by kube-apiserver's names. */
-export const OPTIONAL_ADMISSION_PLUGINS = ['ServiceAccount', 'DefaultStorageClass'] as const;
+export const OPTIONAL_ADMISSION_PLUGINS = ['ServiceAccount', 'DefaultStorageClass', 'Priority'] as const;
 
 function isCrd(r: ResourceInfo): boolean {
   return r.group === 'apiextensions.k8s.io' && r.kind === 'CustomResourceDefinition';
@@ -83,6 +84,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
       if (r.kind === 'Service') await deps.allocator.allocate(obj, old);
       // The mutating plugins that read other objects: on create only, as in kube-apiserver.
       if (old || !deps.store) return;
+      if (r.kind === 'Pod' && !disabled.has('Priority')) await admitPodPriority(deps.store, obj as Pod);
       if (r.kind === 'Pod' && !disabled.has('ServiceAccount')) await admitPodServiceAccount(deps.store, obj as Pod, deps.serviceAccountLookup);
       if (r.kind === 'PersistentVolumeClaim' && !disabled.has('DefaultStorageClass')) await admitClaimStorageClass(deps.store, obj as PersistentVolumeClaim);
     },
