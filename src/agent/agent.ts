@@ -16,6 +16,7 @@ import { BackOff } from './backoff.ts';
 import { ensureSafetyRoutes, writeConflist } from './cni-config.ts';
 import { ImageManager } from './images.ts';
 import { NodeLease } from './lease.ts';
+import { NodeNetwork, type NodeNetworkConfig } from './node-network.ts';
 import { podLogDir } from './log-paths.ts';
 import { hostResources } from './node-info.ts';
 import { NodeStatusManager } from './node-status.ts';
@@ -43,11 +44,17 @@ export interface AgentOptions {
   kubeletPort: number;
   /** CNI config dir of the in-process runtime (default <data-dir>/cni/net.d). */
   cniConfDir?: string;
-  /** kubelet's --cluster-dns (none yet: pods with ClusterFirst get the host's resolver). */
+  /** kubelet's --cluster-dns; when absent, ClusterFirst pods get the node-local DNS server (with `network`) or the host's resolver. */
   clusterDns?: string[];
   clusterDomain?: string;
   /** kubelet's --pod-manifest-path: static pods, mirrored into the API. */
   podManifestPath?: string;
+  /**
+   * Cluster networking with the in-process runtime (node-network.ts): the pod network between
+   * nodes, the service proxy and the node-local DNS server. Absent: the node's bridge alone, no
+   * proxy and no DNS (what test agents sharing the host's network namespace want).
+   */
+  network?: NodeNetworkConfig;
   log?: (line: string) => void;
   /** Test knobs: intervals of the node status loop and the Lease. */
   nodeStatusUpdateMs?: number;
@@ -72,6 +79,7 @@ export class Agent {
   readonly workers: PodWorkers;
   readonly pleg: Pleg;
   readonly probes: ProbeManager;
+  readonly network: NodeNetwork | undefined;
   private readonly events: EventRecorder;
   private readonly log: (line: string) => void;
   private server: KubeletServer | undefined;
@@ -90,17 +98,24 @@ export class Agent {
     this.log = o.log ?? ((line) => console.error(line));
     // With its own runtime the agent owns the pod network config: pods wait for it.
     this.networkReady = !runtime;
+    if (runtime && o.network) {
+      this.network = new NodeNetwork({
+        ...o.network, client: o.client, nodeName: o.nodeName, nodeIp: o.nodeIp, cniConfDir: this.cniConfDir,
+        clusterDomain: o.clusterDomain ?? 'cluster.local', log: this.log,
+      });
+    }
     this.events = new EventRecorder(o.client, { component: 'kubelet', host: o.nodeName, log: this.log });
     this.nodeStatus = new NodeStatusManager({
       client: o.client, cri, nodeName: o.nodeName, nodeIp: o.nodeIp, dataDir: o.dataDir,
       kubeletPort: () => this.server?.port ?? (o.kubeletPort > 0 ? o.kubeletPort : 0),
       log: this.log, onNode: (n) => this.onNode(n), updateIntervalMs: o.nodeStatusUpdateMs,
-      notReady: () => (this.networkReady ? undefined : 'container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:waiting for the node\'s podCIDR to write the CNI config'),
+      notReady: () => (this.networkReady ? undefined : `container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:${this.network?.waitingFor() ?? 'waiting for the node\'s podCIDR to write the CNI config'}`),
     });
     this.lease = new NodeLease({ client: o.client, nodeName: o.nodeName, node: () => this.nodeStatus.node(), log: this.log, renewIntervalMs: o.leaseRenewMs });
     this.pods = new SharedInformer<Pod>(o.client, R.pods, { fieldSelector: `spec.nodeName=${o.nodeName}`, log: this.log });
     this.pods.addIndexer(UID_INDEX, (p) => (p.metadata?.uid ? [p.metadata.uid] : []));
     const event = (pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string) => this.events.event(pod, type, reason, message);
+    const network = this.network;
     this.probes = new ProbeManager({
       cri,
       hostIP: o.nodeIp,
@@ -115,7 +130,14 @@ export class Agent {
       cri, client: o.client, nodeName: o.nodeName, nodeIp: o.nodeIp,
       podsDir: join(o.dataDir, 'pods'), logRoot: join(o.dataDir, 'logs'),
       probes: this.probes, event, log: this.log,
-      sandbox: { logRoot: join(o.dataDir, 'logs'), clusterDns: o.clusterDns ?? [], clusterDomain: o.clusterDomain ?? 'cluster.local' },
+      sandbox: {
+        logRoot: join(o.dataDir, 'logs'), clusterDomain: o.clusterDomain ?? 'cluster.local',
+        // Read at each sandbox: the node-local DNS server starts once the node has its podCIDR.
+        get clusterDns() {
+          return o.clusterDns?.length ? o.clusterDns : network?.clusterDns() ?? [];
+        },
+        warn: (pod, reason, message) => event(pod, 'Warning', reason, message),
+      },
       images: new ImageManager({ cri, client: o.client, event }),
       crashBackoff: new BackOff(10_000, 300_000),
       memoryCapacityBytes: memoryBytes,
@@ -148,14 +170,16 @@ export class Agent {
       });
     }
     const cri = createCriClient(endpoint);
+    let agent: Agent | undefined;
     try {
       await cri.waitForReady(30_000);
       const version = await cri.version({});
       const host = await hostResources(o.dataDir);
-      const agent = new Agent(o, cri, runtime, version.runtime_name, host.memoryBytes);
+      agent = new Agent(o, cri, runtime, version.runtime_name, host.memoryBytes);
       await agent.run();
       return agent;
     } catch (e) {
+      await agent?.network?.stop();
       cri.close();
       await runtime?.close();
       throw e;
@@ -171,6 +195,7 @@ export class Agent {
         pods: { lookup: (ns, name) => this.kubeletPod(ns, name) },
       });
     }
+    this.network?.start();
     await this.nodeStatus.start();
     this.lease.start();
     this.pods.start();
@@ -189,6 +214,10 @@ export class Agent {
     }, RESYNC_MS);
   }
 
+  private get cniConfDir(): string {
+    return this.options.cniConfDir ?? join(this.options.dataDir, 'cni', 'net.d');
+  }
+
   /** The kubelet server's port (0 when it does not run). */
   get kubeletPort(): number {
     return this.server?.port ?? 0;
@@ -205,6 +234,7 @@ export class Agent {
     await this.lease.stop();
     await this.nodeStatus.stop();
     await this.server?.close();
+    await this.network?.stop();
     await this.events.flush().catch(() => undefined);
     this.cri.close();
     await this.runtime?.close();
@@ -217,9 +247,10 @@ export class Agent {
     this.appliedCidr = cidr;
     this.cidrWork = this.cidrWork.then(async () => {
       try {
-        if (this.runtime) {
-          const confDir = this.options.cniConfDir ?? join(this.options.dataDir, 'cni', 'net.d');
-          if (await writeConflist(confDir, cidr)) this.log(`node ${this.options.nodeName}: pod network ${cidr} on bridge skiff0 (${confDir})`);
+        if (this.network) {
+          await this.network.setUp(cidr);
+        } else if (this.runtime) {
+          if (await writeConflist(this.cniConfDir, cidr)) this.log(`node ${this.options.nodeName}: pod network ${cidr} on bridge skiff0 (${this.cniConfDir})`);
           await ensureSafetyRoutes();
         }
         await this.cri.updateRuntimeConfig({ runtime_config: { network_config: { pod_cidr: cidr } } });

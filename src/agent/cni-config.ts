@@ -49,12 +49,12 @@ export async function writeConflist(confDir: string, podCidr: string): Promise<b
   return true;
 }
 
-/** Adds `unreachable` routes for SAFETY_ROUTES that are not there yet; never changes or removes a route. */
-export async function ensureSafetyRoutes(): Promise<string[]> {
+/** Adds `unreachable` routes for cidrs (default SAFETY_ROUTES) that are not there yet; never changes or removes a route. */
+export async function ensureSafetyRoutes(cidrs: string[] = SAFETY_ROUTES): Promise<string[]> {
   const r = await run('ip', ['-4', 'route', 'show', 'type', 'unreachable'], { allowFailure: true });
   const present = new Set(r.stdout.toString().split('\n').map((l) => l.trim().split(/\s+/)[1]).filter(Boolean));
   const added: string[] = [];
-  for (const cidr of SAFETY_ROUTES) {
+  for (const cidr of cidrs) {
     if (present.has(cidr)) continue;
     const add = await run('ip', ['route', 'add', 'unreachable', cidr], { allowFailure: true });
     // Another agent on this host may have added it a moment ago.

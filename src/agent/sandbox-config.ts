@@ -5,6 +5,7 @@
 import { hostname as osHostname } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import type { Pod, PodSecurityContext } from 'kubernetes-types/core/v1.d.ts';
+import { podDnsConfig } from '../dns/pod-dns-config.ts';
 import type { DeepPartial, DNSConfig, LinuxSandboxSecurityContext, PodSandboxConfig, PortMapping, Protocol, SecurityProfile_ProfileType } from '../cri/types.ts';
 import { podLabels } from './labels.ts';
 import { podLogDir } from './log-paths.ts';
@@ -13,51 +14,27 @@ import { podCgroupParent } from './qos.ts';
 export interface SandboxContext {
   /** <data-dir>/logs: the root of the pods' log directories. */
   logRoot: string;
-  /** kubelet's --cluster-dns; empty while cluster DNS does not exist. */
+  /** kubelet's --cluster-dns; empty while cluster DNS does not exist (the agent may fill it in later: read at each sandbox). */
   clusterDns: string[];
   clusterDomain: string;
+  /** kubelet's --resolv-conf: the node's resolver for dnsPolicy Default (default /etc/resolv.conf). */
   hostResolvConf?: string;
+  /** kubelet's Warning events about the pod's DNS (MissingClusterDNS, DNSConfigForming). */
+  warn?: (pod: Pod, reason: string, message: string) => void;
 }
 
-/** nameserver/search/options of a resolv.conf. */
-export function parseResolvConf(text: string): DNSConfig {
-  const out: DNSConfig = { servers: [], searches: [], options: [] };
-  for (const raw of text.split('\n')) {
-    const line = raw.replace(/[#;].*$/, '').trim();
-    const [key, ...rest] = line.split(/\s+/);
-    if (key === 'nameserver' && rest[0]) out.servers.push(rest[0]);
-    else if (key === 'search') out.searches = rest;
-    else if (key === 'options') out.options.push(...rest);
-  }
-  return out;
-}
-
-/** kubelet's GetPodDNS: the DNS config for dnsPolicy plus the pod's dnsConfig. */
-export async function podDnsConfig(pod: Pod, ctx: SandboxContext): Promise<DNSConfig> {
-  const policy = pod.spec?.dnsPolicy ?? 'ClusterFirst';
-  const hostNetwork = !!pod.spec?.hostNetwork;
-  let base: DNSConfig;
-  const clusterFirst = policy === 'ClusterFirstWithHostNet' || (policy === 'ClusterFirst' && !hostNetwork);
-  if (policy === 'None') {
-    base = { servers: [], searches: [], options: [] };
-  } else if (clusterFirst && ctx.clusterDns.length > 0) {
-    const ns = pod.metadata?.namespace ?? 'default';
-    const d = ctx.clusterDomain;
-    base = { servers: [...ctx.clusterDns], searches: [`${ns}.svc.${d}`, `svc.${d}`, d], options: ['ndots:5'] };
-  } else {
-    // Default, ClusterFirst on the host network, or ClusterFirst with no cluster DNS: the host's resolver.
-    base = parseResolvConf(await readFile(ctx.hostResolvConf ?? '/etc/resolv.conf', 'utf8').catch(() => ''));
-  }
-  const extra = pod.spec?.dnsConfig;
-  if (extra) {
-    base.servers = [...new Set([...base.servers, ...(extra.nameservers ?? [])])];
-    base.searches = [...new Set([...base.searches, ...(extra.searches ?? [])])];
-    const options = new Map<string, string>();
-    for (const o of base.options) options.set(o.split(':')[0] ?? o, o);
-    for (const o of extra.options ?? []) if (o.name) options.set(o.name, o.value !== undefined ? `${o.name}:${o.value}` : o.name);
-    base.options = [...options.values()];
-  }
-  return base;
+/** kubelet's GetPodDNS (src/dns/pod-dns-config.ts) with the node's resolv.conf read now. */
+async function sandboxDnsConfig(pod: Pod, ctx: SandboxContext): Promise<DNSConfig> {
+  const file = ctx.hostResolvConf ?? '/etc/resolv.conf';
+  const text = await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
+    // A node without resolv.conf: kubelet then gives Default pods nothing (no nameserver lines).
+    if (e.code === 'ENOENT') return '';
+    throw new Error(`cannot read the node's resolver config ${file}: ${e.message}`);
+  });
+  return podDnsConfig(pod, {
+    clusterDns: ctx.clusterDns, clusterDomain: ctx.clusterDomain, hostResolvConf: text,
+    warn: (reason, message) => ctx.warn?.(pod, reason, message),
+  });
 }
 
 function portMappings(pod: Pod): DeepPartial<PortMapping>[] {
@@ -103,7 +80,7 @@ export async function sandboxConfig(pod: Pod, attempt: number, ctx: SandboxConte
     metadata: { ...identity, attempt },
     hostname: podHostname(pod),
     log_directory: podLogDir(ctx.logRoot, identity),
-    dns_config: await podDnsConfig(pod, ctx),
+    dns_config: await sandboxDnsConfig(pod, ctx),
     port_mappings: portMappings(pod),
     labels: { ...(meta.labels ?? {}), ...podLabels(pod) },
     annotations: { ...(meta.annotations ?? {}) },

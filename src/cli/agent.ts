@@ -5,6 +5,8 @@ import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { RestClient } from '../client/rest.ts';
 import { Agent, DEFAULT_DATA_DIR, DEFAULT_KUBELET_PORT } from '../agent/agent.ts';
+import { NETWORK_BACKENDS, type NetworkBackend } from '../agent/node-network.ts';
+import { parseIpv4Cidr } from '../network/cidr.ts';
 import { bootstrapNodeCredentials } from '../agent/bootstrap.ts';
 import { JOIN_TOKEN_VERSION } from '../apiserver/bootstrap-join-token.ts';
 import { CliError } from './errors.ts';
@@ -21,9 +23,14 @@ export const AGENT_FLAGS = {
   'container-runtime-endpoint': { type: 'string', default: '', help: 'CRI endpoint (unix:///run/containerd/containerd.sock); default: run the Skiff runtime in-process on <data-dir>/cri.sock' },
   'kubelet-port': { type: 'string', default: String(DEFAULT_KUBELET_PORT), help: "the agent's HTTPS port for logs/exec/port-forward (0 picks a free one)" },
   'pod-manifest-path': { type: 'string', default: '', help: 'directory of static pod manifests to run (mirrored into the API)' },
-  'cluster-dns': { type: 'string', default: '', help: 'cluster DNS server IPs for ClusterFirst pods, comma-separated (none: pods use the host\'s resolv.conf)' },
+  'cluster-dns': { type: 'string', default: '', help: 'cluster DNS server IPs for ClusterFirst pods, comma-separated (default: the node-local DNS server on <podCIDR>.1)' },
   'cluster-domain': { type: 'string', default: 'cluster.local', help: 'the cluster\'s DNS domain' },
   'cni-conf-dir': { type: 'string', default: '', help: 'CNI config dir of the in-process runtime (default <data-dir>/cni/net.d)' },
+  'flannel-backend': { type: 'string', default: 'vxlan', help: `pod network between nodes: ${NETWORK_BACKENDS.join(', ')} (none: this node's bridge alone; a loopback --node-ip implies none)` },
+  'cluster-cidr': { type: 'string', default: '10.42.0.0/16', help: 'the pod range the control plane splits into node leases' },
+  'service-cidr': { type: 'string', default: '10.43.0.0/16', help: 'the Service ClusterIP range (never routed off the node)' },
+  'disable-proxy': { type: 'boolean', default: false, help: 'do not run the service proxy (nftables table ip skiff-proxy)' },
+  'disable-dns': { type: 'boolean', default: false, help: 'do not run the node-local cluster DNS server' },
 } as const;
 
 export async function runAgent(args: string[]): Promise<void> {
@@ -35,6 +42,15 @@ export async function runAgent(args: string[]): Promise<void> {
   const clusterDns = f['cluster-dns'].split(',').map((s) => s.trim()).filter(Boolean);
   for (const ip of clusterDns) if (!isIP(ip)) throw new CliError(`--cluster-dns must be IP addresses, got "${ip}"`);
   const kubeletPort = intFlag('kubelet-port', f['kubelet-port'], 0, 65535);
+  const backend = f['flannel-backend'] as NetworkBackend;
+  if (!NETWORK_BACKENDS.includes(backend)) throw new CliError(`--flannel-backend must be one of ${NETWORK_BACKENDS.join(', ')}, got "${backend}"`);
+  for (const flag of ['cluster-cidr', 'service-cidr'] as const) {
+    try {
+      parseIpv4Cidr(f[flag]);
+    } catch (e) {
+      throw new CliError(`--${flag}: ${(e as Error).message}`);
+    }
+  }
   const endpoint = f['container-runtime-endpoint'];
   if (endpoint && !endpoint.startsWith('unix:///')) throw new CliError(`--container-runtime-endpoint must be unix:///path/to.sock, got "${endpoint}"`);
   const dataDir = f['data-dir'];
@@ -50,6 +66,9 @@ export async function runAgent(args: string[]): Promise<void> {
     agent = await Agent.start({
       client, nodeName, nodeIp: f['node-ip'], dataDir, containerRuntimeEndpoint: endpoint || undefined, kubeletPort,
       clusterDns, clusterDomain: f['cluster-domain'],
+      network: {
+        backend, clusterCidr: f['cluster-cidr'], serviceCidr: f['service-cidr'], proxy: !f['disable-proxy'], dns: !f['disable-dns'],
+      },
       cniConfDir: f['cni-conf-dir'] || undefined, podManifestPath: f['pod-manifest-path'] || undefined,
       log: (line) => console.error(`skiff agent: ${line}`),
     });

@@ -108,6 +108,9 @@ export async function runUp(args: string[]): Promise<void> {
     agent = await Agent.start({
       client: RestClient.fromKubeconfig(kubeconfig, { userAgent: 'skiff-agent/0.1' }),
       nodeName, nodeIp: '127.0.0.1', dataDir: layout.agentDir, kubeletPort: 0,
+      // One node on loopback: the skiff0 bridge alone (nothing to tunnel to), with the service
+      // proxy and the node-local DNS server on the bridge's gateway (docs/agent.md, Networking).
+      network: { backend: 'none' },
       log: (line) => console.error(`skiff agent: ${line}`),
     });
     progress.done('container runtime (runc) and node agent');

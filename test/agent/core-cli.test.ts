@@ -71,7 +71,7 @@ test('the agent binary registers its node and runs a static pod mirrored into th
     '    command: ["sh", "-c", "trap \\"exit 0\\" TERM; while true; do sleep 1; done"]', '',
   ].join('\n'));
   agent = spawn(SKIFF, ['agent', '--kubeconfig', server.kubeconfig, '--node-name', nodeName, '--data-dir', dataDir,
-    '--kubelet-port', '0', '--pod-manifest-path', manifests], { stdio: ['ignore', 'pipe', 'pipe'] });
+    '--kubelet-port', '0', '--pod-manifest-path', manifests, '--disable-proxy', '--disable-dns'], { stdio: ['ignore', 'pipe', 'pipe'] });
   agent.stdout!.on('data', (d) => (output += d));
   agent.stderr!.on('data', (d) => (output += d));
   const mirrorName = `static-web-${nodeName}`;
@@ -94,7 +94,7 @@ test('SIGTERM stops the agent cleanly; restarted with the join token, it deletes
   output = '';
   const joinToken = (await readFile(join(server.dataDir, 'node-token'), 'utf8')).trim();
   agent = spawn(SKIFF, ['agent', '--server', server.url, '--token', joinToken, '--node-name', nodeName, '--data-dir', dataDir,
-    '--kubelet-port', '0', '--pod-manifest-path', manifests], { stdio: ['ignore', 'pipe', 'pipe'] });
+    '--kubelet-port', '0', '--pod-manifest-path', manifests, '--disable-proxy', '--disable-dns'], { stdio: ['ignore', 'pipe', 'pipe'] });
   agent.stdout!.on('data', (d) => (output += d));
   agent.stderr!.on('data', (d) => (output += d));
   await waitFor('mirror pod deleted', async () => {

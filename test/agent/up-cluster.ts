@@ -16,6 +16,7 @@ import { clusterLayout } from '../../src/up/layout.ts';
 import { SKIFF } from '../helpers/skiff-server.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { cleanupAgentDataDir } from './helpers.ts';
+import { deleteProxyTable } from '../../src/proxy/proxy.ts';
 
 export interface KubectlResult {
   code: number;
@@ -199,6 +200,8 @@ export async function startUp(o: { nodeName?: string } = {}): Promise<UpCluster>
 async function cleanupUpDir(dataDir: string): Promise<void> {
   const layout = clusterLayout(dataDir);
   if (existsSync(layout.runtimeRoot)) await cleanupAgentDataDir(layout.agentDir);
+  // The agent's service proxy leaves its table when it stops, as kube-proxy does.
+  await deleteProxyTable();
   rmSync(dataDir, { recursive: true, force: true });
 }
 
