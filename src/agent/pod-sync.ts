@@ -16,6 +16,7 @@ import { gracePeriodOf, killPod, runHook, type KillDeps } from './pod-kill.ts';
 import { instancesOf, podRuntimeState, readySandbox, type ContainerInfo, type PodRuntimeState } from './pod-runtime.ts';
 import type { PodMemory } from './pod-status.ts';
 import { sandboxConfig, type SandboxContext } from './sandbox-config.ts';
+import type { StartSlots } from './start-slots.ts';
 import { setUpPodVolumes, type PodVolumes } from './volumes/index.ts';
 
 /** A container that ran this long before exiting starts its back-off over (kubelet: 10 min). */
@@ -36,6 +37,8 @@ export interface SyncDeps extends KillDeps {
 export interface SyncResult {
   /** Look at the pod again after this many ms (a back-off expires, a retry is due). */
   retryAfterMs?: number;
+  /** The pod's runtime state after the sync (read again only if the sync changed something). */
+  rt: PodRuntimeState;
 }
 
 /** Go's time.Duration printing for whole seconds: 10s, 1m20s, 5m0s. */
@@ -62,15 +65,23 @@ class PodSync {
   readonly pod: Pod;
   readonly mem: PodMemory;
   rt: PodRuntimeState;
+  /** rt misses something this sync did to the runtime; read it again before it is needed. */
+  stale = false;
   volumes: PodVolumes | undefined;
   sandboxConfig: DeepPartial<PodSandboxConfig> | undefined;
   retryAfterMs: number | undefined;
+  readonly slots: StartSlots | undefined;
+  /** Gives back the start slot taken to make the sandbox. */
+  release: (() => void) | undefined;
+  /** Containers this sync started, to hand to the ProbeManager once they are seen running. */
+  readonly started: { spec: Container; id: string }[] = [];
 
-  constructor(deps: SyncDeps, pod: Pod, rt: PodRuntimeState, mem: PodMemory) {
+  constructor(deps: SyncDeps, pod: Pod, rt: PodRuntimeState, mem: PodMemory, slots: StartSlots | undefined) {
     this.deps = deps;
     this.pod = pod;
     this.rt = rt;
     this.mem = mem;
+    this.slots = slots;
   }
 
   retry(ms: number): void {
@@ -82,20 +93,43 @@ class PodSync {
   }
 
   async run(): Promise<SyncResult> {
+    let sandboxReady: boolean;
+    try {
+      sandboxReady = await this.bringUp();
+    } finally {
+      this.release?.();
+    }
+    await this.refresh();
+    for (const { spec, id } of this.started) {
+      const c = this.rt.containers.find((x) => x.id === id);
+      if (c?.state === 'CONTAINER_RUNNING') await this.ensureProbed(spec, c);
+    }
+    if (sandboxReady) await this.prune();
+    return { retryAfterMs: this.retryAfterMs, rt: this.rt };
+  }
+
+  /** The steps that act; false when there is no ready sandbox (yet). */
+  private async bringUp(): Promise<boolean> {
     await this.killUnwanted();
     try {
       this.volumes = await setUpPodVolumes(this.pod, { client: this.deps.client, nodeName: this.deps.nodeName, podsDir: this.deps.podsDir });
     } catch (e) {
       this.deps.event(this.pod, 'Warning', 'FailedMount', (e as Error).message);
       this.retry(2000);
-      return { retryAfterMs: this.retryAfterMs };
+      return false;
     }
-    if (!(await this.ensureSandbox())) return { retryAfterMs: this.retryAfterMs };
+    if (!(await this.ensureSandbox())) return false;
     if (await this.runInitContainers()) {
       for (const c of this.pod.spec?.containers ?? []) await this.syncContainer(c, false);
     }
-    await this.prune();
-    return { retryAfterMs: this.retryAfterMs };
+    return true;
+  }
+
+  /** Reads the runtime again if this sync changed it since the last read. */
+  private async refresh(): Promise<void> {
+    if (!this.stale) return;
+    this.rt = await podRuntimeState(this.deps.cri, this.uid);
+    this.stale = false;
   }
 
   /**
@@ -104,14 +138,29 @@ class PodSync {
    */
   private async prune(): Promise<void> {
     const seen = new Map<string, number>();
+    const removed = new Set<string>();
     for (const c of this.rt.containers) {
       const key = `${c.init}/${c.name}`;
       const n = (seen.get(key) ?? 0) + 1;
       seen.set(key, n);
-      if (n > 2 && c.state === 'CONTAINER_EXITED') await this.deps.cri.removeContainer({ container_id: c.id });
+      if (n > 2 && c.state === 'CONTAINER_EXITED') {
+        await this.deps.cri.removeContainer({ container_id: c.id });
+        removed.add(c.id);
+      }
     }
     if (readySandbox(this.rt)) {
-      for (const s of this.rt.sandboxes.slice(1)) await this.deps.cri.removePodSandbox({ pod_sandbox_id: s.id });
+      for (const s of this.rt.sandboxes.slice(1)) {
+        await this.deps.cri.removePodSandbox({ pod_sandbox_id: s.id });
+        removed.add(s.id);
+      }
+    }
+    // What was removed is known exactly: drop it here rather than listing the runtime again.
+    if (removed.size) {
+      this.rt = {
+        ...this.rt,
+        sandboxes: this.rt.sandboxes.filter((s) => !removed.has(s.id)),
+        containers: this.rt.containers.filter((c) => !removed.has(c.id) && !removed.has(c.sandboxId)),
+      };
     }
   }
 
@@ -149,6 +198,7 @@ class PodSync {
     }
     if (this.rt.containers.some((c) => c.state === 'CONTAINER_RUNNING')) {
       await killPod(this.deps, this.pod, this.rt, gracePeriodOf(this.pod), 'Stopping container {name}: its pod sandbox is gone');
+      this.stale = true;
     }
     if (!this.pod.spec?.hostNetwork && !this.deps.networkReady()) {
       this.deps.event(this.pod, 'Warning', 'NetworkNotReady', 'network is not ready: container runtime network not ready: NetworkReady=false');
@@ -168,6 +218,8 @@ class PodSync {
       this.retry(this.deps.crashBackoff.delay(key));
       return false;
     }
+    // One slot for the sandbox and the containers that follow in this sync (see start-slots.ts).
+    this.release ??= await this.slots?.acquire();
     try {
       await this.deps.cri.runPodSandbox({ config: this.sandboxConfig, runtime_handler: handler });
       this.deps.crashBackoff.forget(key);
@@ -178,6 +230,7 @@ class PodSync {
       return false;
     }
     this.rt = await podRuntimeState(this.deps.cri, this.uid);
+    this.stale = false;
     return !!readySandbox(this.rt);
   }
 
@@ -208,6 +261,7 @@ class PodSync {
     if (latest?.state === 'CONTAINER_CREATED' || latest?.state === 'CONTAINER_UNKNOWN') {
       // Created but never started (an agent restart in between): make it again.
       await this.deps.cri.removeContainer({ container_id: latest.id });
+      this.stale = true;
       const restartCount = latest.restartCount;
       latest = instances[1];
       await this.start(spec, init, restartCount);
@@ -276,6 +330,7 @@ class PodSync {
     let id: string;
     try {
       id = (await deps.cri.createContainer({ pod_sandbox_id: sandbox.id, config, sandbox_config: this.sandboxConfig })).container_id;
+      this.stale = true;
     } catch (e) {
       const message = (e as Error).message;
       this.mem.waiting.set(spec.name, { reason: 'CreateContainerError', message });
@@ -308,13 +363,14 @@ class PodSync {
         this.retry(100);
       }
     }
-    this.rt = await podRuntimeState(deps.cri, this.uid);
-    const started = this.rt.containers.find((c) => c.id === id);
-    if (started?.state === 'CONTAINER_RUNNING') await this.ensureProbed(spec, started);
+    this.started.push({ spec, id });
   }
 }
 
-/** One sync of a pod that should run; see the header. */
-export async function syncPod(deps: SyncDeps, pod: Pod, rt: PodRuntimeState, mem: PodMemory): Promise<SyncResult> {
-  return new PodSync(deps, pod, rt, mem).run();
+/**
+ * One sync of a pod that should run; see the header. With slots, making a sandbox (and starting
+ * the containers that follow it in this sync) waits for one.
+ */
+export async function syncPod(deps: SyncDeps, pod: Pod, rt: PodRuntimeState, mem: PodMemory, slots?: StartSlots): Promise<SyncResult> {
+  return new PodSync(deps, pod, rt, mem, slots).run();
 }

@@ -13,6 +13,7 @@ import { gracePeriodOf, killPod, removePodResources } from './pod-kill.ts';
 import { podRuntimeState, type PodRuntimeState } from './pod-runtime.ts';
 import { canonical, computePodStatus, isTerminalPhase, newPodMemory, statusPatch, type PodMemory, type StatusContext } from './pod-status.ts';
 import { syncPod, type SyncDeps } from './pod-sync.ts';
+import { StartSlots } from './start-slots.ts';
 
 export const UID_INDEX = 'uid';
 /** How often every pod is synced even when nothing asked (kubelet's resync is 1 min; probes and relists cover the rest). */
@@ -34,6 +35,8 @@ export interface PodWorkersOptions {
   deps: SyncDeps;
   status: StatusContext;
   pods: SharedInformer<Pod>;
+  /** How many pods may make their sandbox and start their containers at once (start-slots.ts). */
+  startSlots?: number;
 }
 
 export class PodWorkers {
@@ -41,10 +44,12 @@ export class PodWorkers {
   private readonly workers = new Map<string, Worker>();
   private readonly idle = new Set<() => void>();
   private stopped = false;
+  private readonly slots: StartSlots;
   readonly stats = { syncs: 0, statusWrites: 0, errors: 0 };
 
   constructor(o: PodWorkersOptions) {
     this.o = o;
+    this.slots = new StartSlots(o.startSlots);
   }
 
   /** The pod of this uid in the cache, if any. */
@@ -157,9 +162,8 @@ export class PodWorkers {
       return undefined;
     }
     w.mem.startTime ??= new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-    const result = await syncPod(deps, pod, rt, w.mem);
-    const after = await podRuntimeState(deps.cri, uid);
-    const phase = await this.writeStatus(pod, after, w);
+    const result = await syncPod(deps, pod, rt, w.mem, this.slots);
+    const phase = await this.writeStatus(pod, result.rt, w);
     // Stop the finished pod's containers once the cache has the phase we wrote (the next pass sees it).
     if (isTerminalPhase(phase)) return 300;
     return result.retryAfterMs;
