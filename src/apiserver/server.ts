@@ -18,6 +18,7 @@ import { OpenApiCache } from './openapi-cache.ts';
 import { parseRequest, type RequestInfo } from './request-info.ts';
 import { ResourceTable } from './resources.ts';
 import type { Admission } from './registry/admission.ts';
+import type { NamespaceCache } from './registry/namespace-cache.ts';
 import type { ResourceCall, ServerParts } from './handlers/context.ts';
 import { handleResource } from './handlers/resource.ts';
 import { handlePodProxy, handlePodUpgrade, isPodProxyCall, isPodStreamUpgrade, type KubeletClientTls } from './handlers/pod-proxy.ts';
@@ -49,6 +50,8 @@ export interface ApiServerOptions {
   serviceAccountTokens?: ServiceAccountTokens;
   /** The client certificate for reaching node agents (pods/log, exec, attach, portforward). */
   kubeletClient?: KubeletClientTls;
+  /** Answers namespace existence for creates (started and stopped by the caller). */
+  namespaces?: NamespaceCache;
 }
 
 const UNAUTHENTICATED_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version', '/healthz/ping', '/livez/ping', '/readyz/ping']);
@@ -75,6 +78,7 @@ export class ApiServer {
       crdFor: opts.crdFor,
       serviceAccountTokens: opts.serviceAccountTokens,
       userAdmission: opts.authorizer?.admit,
+      namespaces: opts.namespaces,
       onWatch: opts.metrics ? (resource, delta) => (delta > 0 ? opts.metrics!.watchStarted(resource) : opts.metrics!.watchEnded(resource)) : undefined,
     };
     this.#openapi = new OpenApiCache(this.resources, opts.resolver);

@@ -29,6 +29,8 @@ export async function deleteObject(ctx: WriteContext, r: ResourceInfo, namespace
   if (r.kind === 'Namespace' && r.group === '' && PROTECTED_NAMESPACES.has(name)) {
     throw errors.forbidden(`namespaces "${name}" is forbidden: this namespace may not be deleted`, { name, kind: 'namespaces' });
   }
+  // Until the cache's watch shows it Terminating, creates in it must read it live (kube's forceLiveLookup).
+  if (r.kind === 'Namespace' && r.group === '') ctx.namespaces?.forceLiveLookup(name);
   if (opts.propagationPolicy && !['Orphan', 'Background', 'Foreground'].includes(opts.propagationPolicy)) {
     throw errors.invalid('meta.k8s.io', 'DeleteOptions', '', [{ reason: 'FieldValueNotSupported', field: 'propagationPolicy',
       message: `Unsupported value: "${opts.propagationPolicy}": supported values: "Foreground", "Background", "Orphan", "nil"` }]);
