@@ -13,10 +13,10 @@ import { builtin, R } from '../client/resources.ts';
 import type { RestClient } from '../client/rest.ts';
 import { runtimeMain, type RuntimeDaemon } from '../runtime/main.ts';
 import { BackOff } from './backoff.ts';
-import { ensureSafetyRoutes, writeConflist } from './cni-config.ts';
 import { ImageManager } from './images.ts';
 import { NodeLease } from './lease.ts';
-import { NodeNetwork, type NodeNetworkConfig } from './node-network.ts';
+import { NodeNetwork, setUpBridgeOnly, type NodeNetworkConfig } from './node-network.ts';
+import { DEFAULT_CLUSTER_CIDR, DEFAULT_SERVICE_CIDR } from '../network/index.ts';
 import { podLogDir } from './log-paths.ts';
 import { hostResources } from './node-info.ts';
 import { NodeStatusManager } from './node-status.ts';
@@ -250,8 +250,9 @@ export class Agent {
         if (this.network) {
           await this.network.setUp(cidr);
         } else if (this.runtime) {
-          if (await writeConflist(this.cniConfDir, cidr)) this.log(`node ${this.options.nodeName}: pod network ${cidr} on bridge skiff0 (${this.cniConfDir})`);
-          await ensureSafetyRoutes();
+          if (await setUpBridgeOnly(this.cniConfDir, cidr, [DEFAULT_CLUSTER_CIDR, DEFAULT_SERVICE_CIDR])) {
+            this.log(`node ${this.options.nodeName}: pod network ${cidr} on bridge skiff0 (${this.cniConfDir})`);
+          }
         }
         await this.cri.updateRuntimeConfig({ runtime_config: { network_config: { pod_cidr: cidr } } });
         this.networkReady = true;

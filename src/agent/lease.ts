@@ -2,6 +2,7 @@
 // duration), owned by the Node so that deleting the Node collects it. The node lifecycle
 // controller watches it to tell a live node from a dead one.
 // https://kubernetes.io/docs/concepts/architecture/leases/#node-heart-beats
+import { BackgroundLoop } from './background-loop.ts';
 import type { Lease } from 'kubernetes-types/coordination/v1.d.ts';
 import type { Node } from 'kubernetes-types/core/v1.d.ts';
 import { microTime } from '../api/time.ts';
@@ -25,9 +26,8 @@ export interface NodeLeaseOptions {
 
 export class NodeLease {
   private readonly o: NodeLeaseOptions;
-  private readonly stopping = new AbortController();
+  private readonly loop = new BackgroundLoop((signal) => this.run(signal));
   private lease: Lease | undefined;
-  private loop: Promise<void> | undefined;
   readonly stats = { renewals: 0, failures: 0 };
 
   constructor(o: NodeLeaseOptions) {
@@ -35,16 +35,14 @@ export class NodeLease {
   }
 
   start(): void {
-    this.loop ??= this.run();
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopping.abort();
-    await this.loop;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
-  private async run(): Promise<void> {
-    const signal = this.stopping.signal;
+  private async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       const started = Date.now();
       try {

@@ -16,12 +16,12 @@ import { SharedInformerFactory } from '../client/informer-factory.ts';
 import type { RestClient } from '../client/rest.ts';
 import { startDnsServer, type DnsServer } from '../dns/index.ts';
 import { parseResolvConf } from '../dns/resolv-conf.ts';
-import { DEFAULT_CLUSTER_CIDR, type NetworkAgent, netRunner, startNetworkAgent, writePodNetworkConflist } from '../network/index.ts';
+import {
+  DEFAULT_CLUSTER_CIDR, DEFAULT_SERVICE_CIDR, ensureSafetyRoutes, type NetworkAgent, netRunner, startNetworkAgent, writePodNetworkConflist,
+} from '../network/index.ts';
 import { formatIpv4, parseIpv4Cidr } from '../network/cidr.ts';
 import { BRIDGE_DEVICE, ensurePodBridge, readLink } from '../network/links.ts';
-import { DEFAULT_SERVICE_CIDR } from '../network/safety-routes.ts';
 import { startProxy, type Proxy } from '../proxy/index.ts';
-import { BRIDGE_NAME, ensureSafetyRoutes, writeConflist } from './cni-config.ts';
 
 export type NetworkBackend = 'vxlan' | 'host-gw' | 'none';
 export const NETWORK_BACKENDS: readonly NetworkBackend[] = ['vxlan', 'host-gw', 'none'];
@@ -141,12 +141,12 @@ export class NodeNetwork {
     const cidr = parseIpv4Cidr(podCidr);
     const gateway = formatIpv4(cidr.base + 1);
     if (this.network) {
+      // Its first pass writes the conflist with the backend's MTU (cniConfDir above).
       await this.network.ready();
-      const mtu = this.network.status().mtu ?? DEFAULT_BRIDGE_MTU;
-      if (await writePodNetworkConflist(o.cniConfDir, podCidr, mtu)) this.log(`node ${o.nodeName}: pod network ${podCidr} (${this.backend}, mtu ${mtu}) in ${o.cniConfDir}`);
     } else {
-      if (await writeConflist(o.cniConfDir, podCidr)) this.log(`node ${o.nodeName}: pod network ${podCidr} on bridge ${BRIDGE_NAME} (${o.cniConfDir})`);
-      await ensureSafetyRoutes([this.clusterCidr, this.serviceCidr]);
+      if (await setUpBridgeOnly(o.cniConfDir, podCidr, [this.clusterCidr, this.serviceCidr])) {
+        this.log(`node ${o.nodeName}: pod network ${podCidr} on bridge ${BRIDGE_DEVICE} (${o.cniConfDir})`);
+      }
       if (o.dns ?? true) await ensureBridgeGateway(`${gateway}/${cidr.prefix}`);
     }
     if ((o.dns ?? true) && !this.dns && !this.stopped) await this.startDns(gateway);
@@ -195,6 +195,16 @@ export class NodeNetwork {
  * on the first pod) so the DNS server can bind to it. An existing bridge keeps its MTU and other
  * addresses: on a shared host another single-node cluster may be using it.
  */
+/**
+ * The pod network of a node with no backend (one node, or pods that never leave it): the conflist
+ * for its podCIDR on the skiff0 bridge alone, and the safety routes. True when the conflist changed.
+ */
+export async function setUpBridgeOnly(confDir: string, podCidr: string, safetyCidrs: string[]): Promise<boolean> {
+  const changed = await writePodNetworkConflist(confDir, podCidr);
+  await ensureSafetyRoutes(netRunner(), safetyCidrs);
+  return changed;
+}
+
 async function ensureBridgeGateway(gateway: string): Promise<void> {
   const r = netRunner();
   if (!(await readLink(r, BRIDGE_DEVICE))) {

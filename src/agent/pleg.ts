@@ -3,6 +3,7 @@
 // exited, a sandbox appeared or went away) gets a sync. It is also how pods the API no longer
 // has are found: their sandboxes carry a pod uid the workers are told about.
 // https://github.com/kubernetes/design-proposals-archive/blob/main/node/pod-lifecycle-event-generator.md
+import { BackgroundLoop } from './background-loop.ts';
 import type { CriClient } from '../cri/client.ts';
 import { sleep } from '../client/wait.ts';
 import { POD_UID_LABEL } from './labels.ts';
@@ -19,9 +20,8 @@ export interface PlegOptions {
 
 export class Pleg {
   private readonly o: PlegOptions;
-  private readonly stopping = new AbortController();
+  private readonly loop = new BackgroundLoop((signal) => this.run(signal));
   private seen = new Map<string, string>();
-  private loop: Promise<void> | undefined;
   private lastError = '';
   /** When the last relist finished (ms since the epoch): kubelet's PLEG health. */
   lastRelist = 0;
@@ -31,12 +31,11 @@ export class Pleg {
   }
 
   start(): void {
-    this.loop ??= this.run();
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopping.abort();
-    await this.loop;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** Lists the runtime once; returns the uids of every pod it holds. */
@@ -59,8 +58,7 @@ export class Pleg {
     return [...next.keys()];
   }
 
-  private async run(): Promise<void> {
-    const signal = this.stopping.signal;
+  private async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       try {
         await this.relist();

@@ -5,6 +5,7 @@
 // mirror pod, a removed one deletes it. (kubelet runs the file's pod and would keep it running if
 // the mirror pod were deleted; here deleting the mirror restarts the pod when it is recreated.)
 // https://kubernetes.io/docs/tasks/configure-pod-container/static-pod/
+import { BackgroundLoop } from './background-loop.ts';
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -72,31 +73,29 @@ export async function readManifests(dir: string, log: (line: string) => void): P
 
 export class StaticPods {
   private readonly o: StaticPodsOptions;
-  private readonly stopping = new AbortController();
-  private loop: Promise<void> | undefined;
+  private readonly loop = new BackgroundLoop((signal) => this.run(signal));
 
   constructor(o: StaticPodsOptions) {
     this.o = o;
   }
 
   start(): void {
-    this.loop ??= this.run();
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopping.abort();
-    await this.loop;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
-  private async run(): Promise<void> {
-    while (!this.stopping.signal.aborted) {
+  private async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
       let pending = true;
       try {
         pending = await this.sync();
       } catch (e) {
-        if (!this.stopping.signal.aborted) this.o.log(`static pods from ${this.o.dir}: ${(e as Error).message}`);
+        if (!signal.aborted) this.o.log(`static pods from ${this.o.dir}: ${(e as Error).message}`);
       }
-      await sleep(pending ? 1000 : this.o.intervalMs ?? MANIFEST_CHECK_MS, this.stopping.signal);
+      await sleep(pending ? 1000 : this.o.intervalMs ?? MANIFEST_CHECK_MS, signal);
     }
   }
 

@@ -21,8 +21,11 @@ import { ensureKubeletClientCert } from './kubelet-client-cert.ts';
 import { ResourceTable } from './resources.ts';
 import { ApiServer } from './server.ts';
 import { ensureSystemObjects } from './system-objects.ts';
-import { storagePrefix } from './registry/codec.ts';
+import { decodeKv, storagePrefix } from './registry/codec.ts';
 import { NamespaceCache } from './registry/namespace-cache.ts';
+import { PrefixMirror } from './registry/prefix-mirror.ts';
+import { PRIORITY_CLASSES_PREFIX } from './admission/priority.ts';
+import type { PriorityClass } from 'kubernetes-types/scheduling/v1.d.ts';
 import { RestClient } from '../client/rest.ts';
 import { type ControllerManager, startControllerManager } from '../controllers/manager.ts';
 
@@ -96,7 +99,11 @@ export async function startApiServer(opts: StartOptions): Promise<ApiServerHandl
   const resources = new ResourceTable();
   const allocator = new ServiceAllocator(store);
   const crds = new CrdController(store, resources, resolver);
-  const admission = createAdmission({ resolver, allocator, crdFor: (r) => crds.crdFor(r), store, disabledPlugins: opts.disableAdmissionPlugins });
+  // What the Priority plugin reads for every new pod, mirrored rather than listed per request.
+  const priorityClasses = new PrefixMirror<PriorityClass>(store, PRIORITY_CLASSES_PREFIX, (kv) => decodeKv(kv) as PriorityClass);
+  const admission = createAdmission({
+    resolver, allocator, crdFor: (r) => crds.crdFor(r), store, priorityClasses, disabledPlugins: opts.disableAdmissionPlugins,
+  });
   const metrics = createApiMetrics();
   metrics.setStorageSizeSource(() => store.dbSize());
   metrics.setStorageObjectsSource(async () => {
@@ -119,15 +126,21 @@ export async function startApiServer(opts: StartOptions): Promise<ApiServerHandl
   });
   auth.addBearerAuthenticator(serviceAccountTokenAuthenticator(serviceAccountTokens, store, resources));
   auth.addBearerAuthenticator(bootstrapTokenAuthenticator(store));
+  // The store-fed caches and controllers inside the server, stopped before the store closes.
+  const stopBackground = async () => {
+    namespaces?.stop();
+    priorityClasses.stop();
+    await crds.stop();
+  };
   await crds.start(server.parts);
   await namespaces?.start();
+  await priorityClasses.start();
   let port: number;
   try {
     port = await server.listen(opts.port, opts.bindAddress);
     await ensureSystemObjects(server.parts, { serviceIp: allocator.apiServiceIp, address: host, port });
   } catch (e) {
-    namespaces?.stop();
-    await crds.stop();
+    await stopBackground();
     await store.close();
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new CliError(`port ${opts.port} is already in use on ${opts.bindAddress}: stop whatever listens there or pass --port`);
@@ -169,8 +182,7 @@ export async function startApiServer(opts: StartOptions): Promise<ApiServerHandl
     } catch (e) {
       await controllerClient.close();
       await server.close();
-      namespaces?.stop();
-      await crds.stop();
+      await stopBackground();
       await store.close();
       throw new CliError(`controllers: ${(e as Error).message}`);
     }
@@ -183,8 +195,7 @@ export async function startApiServer(opts: StartOptions): Promise<ApiServerHandl
       await controllerManager?.stop();
       await controllerClient?.close();
       await server.close();
-      namespaces?.stop();
-      await crds.stop();
+      await stopBackground();
       await audit?.close();
       await store.close();
     },

@@ -6,7 +6,7 @@ import { isIP } from 'node:net';
 import { RestClient } from '../client/rest.ts';
 import { Agent, DEFAULT_DATA_DIR, DEFAULT_KUBELET_PORT } from '../agent/agent.ts';
 import { NETWORK_BACKENDS, type NetworkBackend } from '../agent/node-network.ts';
-import { parseIpv4Cidr } from '../network/cidr.ts';
+import { DEFAULT_CLUSTER_CIDR, DEFAULT_SERVICE_CIDR, parseIpv4Cidr } from '../network/cidr.ts';
 import { bootstrapNodeCredentials } from '../agent/bootstrap.ts';
 import { JOIN_TOKEN_VERSION } from '../apiserver/bootstrap-join-token.ts';
 import { CliError } from './errors.ts';
@@ -27,8 +27,8 @@ export const AGENT_FLAGS = {
   'cluster-domain': { type: 'string', default: 'cluster.local', help: 'the cluster\'s DNS domain' },
   'cni-conf-dir': { type: 'string', default: '', help: 'CNI config dir of the in-process runtime (default <data-dir>/cni/net.d)' },
   'flannel-backend': { type: 'string', default: 'vxlan', help: `pod network between nodes: ${NETWORK_BACKENDS.join(', ')} (none: this node's bridge alone; a loopback --node-ip implies none)` },
-  'cluster-cidr': { type: 'string', default: '10.42.0.0/16', help: 'the pod range the control plane splits into node leases' },
-  'service-cidr': { type: 'string', default: '10.43.0.0/16', help: 'the Service ClusterIP range (never routed off the node)' },
+  'cluster-cidr': { type: 'string', default: DEFAULT_CLUSTER_CIDR, help: 'the pod range the control plane splits into node leases' },
+  'service-cidr': { type: 'string', default: DEFAULT_SERVICE_CIDR, help: 'the Service ClusterIP range (never routed off the node)' },
   'disable-proxy': { type: 'boolean', default: false, help: 'do not run the service proxy (nftables table ip skiff-proxy)' },
   'disable-dns': { type: 'boolean', default: false, help: 'do not run the node-local cluster DNS server' },
 } as const;

@@ -5,7 +5,7 @@ import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { RestClient } from '../client/rest.ts';
 import { DEFAULT_CLUSTER_CIDR, isBackend, startNetworkAgent, teardownNetwork } from '../network/index.ts';
-import { parseIpv4Cidr } from '../network/cidr.ts';
+import { DEFAULT_SERVICE_CIDR, parseIpv4Cidr } from '../network/cidr.ts';
 import { CliError } from './errors.ts';
 import { durationFlag, parseFlags } from './flags.ts';
 
@@ -16,7 +16,7 @@ export const NETWORK_FLAGS = {
   'underlay-ip': { type: 'string', default: '', help: "this node's address on the network between nodes (required)" },
   'underlay-dev': { type: 'string', default: '', help: 'the device holding --underlay-ip (default: found from the address)' },
   'cluster-cidr': { type: 'string', default: DEFAULT_CLUSTER_CIDR, help: "the cluster's pod range (the server's --cluster-cidr)" },
-  'service-cidr': { type: 'string', default: '10.43.0.0/16', help: "the cluster's service range (gets an unreachable safety route)" },
+  'service-cidr': { type: 'string', default: DEFAULT_SERVICE_CIDR, help: "the cluster's service range (gets an unreachable safety route)" },
   netns: { type: 'string', default: '', help: 'program this network namespace instead of the current one' },
   'cni-conf-dir': { type: 'string', default: '', help: 'also write the CNI conflist (with the backend MTU) here' },
   resync: { type: 'string', default: '30s', help: 'full reconcile at least this often' },

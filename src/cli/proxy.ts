@@ -3,7 +3,7 @@
 // of this network namespace. The node agent runs the same startProxy in process.
 import { hostname } from 'node:os';
 import { RestClient } from '../client/rest.ts';
-import { parseIpv4, parseIpv4Cidr } from '../network/cidr.ts';
+import { DEFAULT_CLUSTER_CIDR, parseIpv4, parseIpv4Cidr } from '../network/cidr.ts';
 import { startProxy } from '../proxy/proxy.ts';
 import { CliError } from './errors.ts';
 import { durationFlag, parseFlags } from './flags.ts';
@@ -12,7 +12,7 @@ export const PROXY_FLAGS = {
   kubeconfig: { type: 'string', default: '', help: 'kubeconfig of the API server (default $KUBECONFIG, then ~/.kube/config)' },
   'node-name': { type: 'string', default: '', help: 'this node\'s name: endpoints on it are "local" for the Local traffic policies (default: hostname)' },
   'node-addresses': { type: 'string', default: '', help: 'comma-separated addresses NodePorts answer on (default: every local address but 127.0.0.0/8)' },
-  'cluster-cidr': { type: 'string', default: '10.42.0.0/16', help: 'the pod range; traffic to Services from outside it is masqueraded' },
+  'cluster-cidr': { type: 'string', default: DEFAULT_CLUSTER_CIDR, help: 'the pod range; traffic to Services from outside it is masqueraded' },
   'sync-period': { type: 'string', default: '60s', help: 'how often a full resync rewrites the table (0 turns it off)' },
 } as const;
 

@@ -4,6 +4,7 @@
 import type { RestClient } from '../client/rest.ts';
 import type { SharedInformerFactory } from '../client/informer-factory.ts';
 import type { EventRecorder } from '../client/events.ts';
+import { DEFAULT_CLUSTER_CIDR } from '../network/cidr.ts';
 
 export interface ControllerOptions {
   /** Cluster pod CIDR split into per-node ranges (kube-controller-manager --cluster-cidr). */
@@ -21,7 +22,7 @@ export interface ControllerOptions {
 }
 
 export const DEFAULT_CONTROLLER_OPTIONS: ControllerOptions = {
-  clusterCidr: '10.42.0.0/16',
+  clusterCidr: DEFAULT_CLUSTER_CIDR,
   nodeCidrMaskSize: 24,
   nodeMonitorGracePeriodMs: 40_000,
   defaultTolerationSeconds: 300,

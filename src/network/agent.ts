@@ -17,9 +17,10 @@ import { ensureMasquerade } from './masquerade.ts';
 import { netRunner, type NetRunner } from './net-runner.ts';
 import { type Backend, backendAnnotations, gatewayAddress, isBackend, VXLAN_OVERHEAD, vtepAddress } from './node-network.ts';
 import { planPeers, VXLAN_DEVICE } from './peers.ts';
-import { DEFAULT_SERVICE_CIDR, ensureSafetyRoutes } from './safety-routes.ts';
+import { ensureSafetyRoutes } from './safety-routes.ts';
+import { DEFAULT_CLUSTER_CIDR, DEFAULT_SERVICE_CIDR } from './cidr.ts';
 
-export const DEFAULT_CLUSTER_CIDR = '10.42.0.0/16';
+export { DEFAULT_CLUSTER_CIDR } from './cidr.ts';
 export const DEFAULT_RESYNC_MS = 30_000;
 const FIELD_MANAGER = 'skiff-network';
 

@@ -4,6 +4,10 @@
 // (which give their pods IPs from it); the pod network will use it too.
 // https://kubernetes.io/docs/concepts/cluster-administration/networking/
 
+/** The pod range the control plane splits into node leases, and the Service range (k3s's defaults). */
+export const DEFAULT_CLUSTER_CIDR = '10.42.0.0/16';
+export const DEFAULT_SERVICE_CIDR = '10.43.0.0/16';
+
 export interface Ipv4Cidr {
   /** Network address as an unsigned 32-bit number. */
   base: number;

@@ -4,4 +4,6 @@ export { DEFAULT_CLUSTER_CIDR, NetworkAgent, type NetworkAgentOptions, type Netw
 export { teardownNetwork } from './teardown.ts';
 export { type Backend, BACKENDS, isBackend } from './node-network.ts';
 export { netRunner, type NetRunner } from './net-runner.ts';
-export { podNetworkConflist, writePodNetworkConflist } from './cni.ts';
+export { CONFLIST_FILE, podNetworkConflist, writePodNetworkConflist } from './cni.ts';
+export { ensureSafetyRoutes } from './safety-routes.ts';
+export { DEFAULT_SERVICE_CIDR } from './cidr.ts';

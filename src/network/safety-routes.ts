@@ -6,7 +6,6 @@ import type { NetRunner } from './net-runner.ts';
 import { formatIpv4Cidr, parseIpv4Cidr } from './cidr.ts';
 
 export const SAFETY_ROUTE_METRIC = 4294967295;
-export const DEFAULT_SERVICE_CIDR = '10.43.0.0/16';
 
 interface IpRoute { type?: string; dst: string; metric?: number }
 

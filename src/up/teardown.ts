@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { createCriClient } from '../cri/client.ts';
 import { run } from '../runtime/command.ts';
 import { runtimeMain } from '../runtime/main.ts';
+import { DEFAULT_CLUSTER_CIDR, DEFAULT_SERVICE_CIDR } from '../network/index.ts';
+import { BRIDGE_DEVICE } from '../network/links.ts';
 import { clusterLayout } from './layout.ts';
 
 export interface TeardownOptions {
@@ -20,9 +22,9 @@ export interface TeardownOptions {
 }
 
 /** The cluster and service CIDRs whose `unreachable` safety routes a cluster installs. */
-export const SAFETY_ROUTES = ['10.42.0.0/16', '10.43.0.0/16'];
+export const SAFETY_ROUTES = [DEFAULT_CLUSTER_CIDR, DEFAULT_SERVICE_CIDR];
 /** Links the single-node cluster makes in the host's network namespace. */
-export const CLUSTER_LINKS = ['skiff0'];
+export const CLUSTER_LINKS = [BRIDGE_DEVICE];
 const CGROUP_ROOT = '/sys/fs/cgroup';
 
 /** The PID of the `skiff up` that owns dataDir, if one is running. */
@@ -116,12 +118,14 @@ async function removeNftTables(log: (l: string) => void): Promise<void> {
 }
 
 async function removeSafetyRoutes(log: (l: string) => void): Promise<void> {
-  const r = await run('ip', ['route', 'show', 'type', 'unreachable'], { allowFailure: true });
-  const present = r.stdout.toString();
-  for (const cidr of SAFETY_ROUTES) {
-    if (!present.split('\n').some((l) => l.trim().startsWith(`unreachable ${cidr}`))) continue;
+  const r = await run('ip', ['-4', 'route', 'show', 'type', 'unreachable'], { allowFailure: true });
+  // Every unreachable route for the cluster's ranges, whatever its metric (older agents added them at 0).
+  for (const line of r.stdout.toString().split('\n')) {
+    const [, cidr, ...rest] = line.trim().split(/\s+/);
+    if (!cidr || !SAFETY_ROUTES.includes(cidr)) continue;
+    const metric = rest[rest.indexOf('metric') + 1];
     log(`deleting route unreachable ${cidr}`);
-    await run('ip', ['route', 'delete', 'unreachable', cidr], { allowFailure: true });
+    await run('ip', ['route', 'delete', 'unreachable', cidr, ...(rest.includes('metric') ? ['metric', metric] : [])], { allowFailure: true });
   }
 }
 

@@ -17,13 +17,17 @@ import type { PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.d.ts';
 import { admitPodServiceAccount, type ServiceAccountLookup } from './service-account.ts';
 import { admitClaimStorageClass } from './default-storage-class.ts';
 import { admitPodPriority } from './priority.ts';
+import type { PrefixMirror } from '../registry/prefix-mirror.ts';
+import type { PriorityClass } from 'kubernetes-types/scheduling/v1.d.ts';
 
 export interface AdmissionDeps {
   resolver: SchemaResolver;
   allocator: ServiceAllocator;
   crdFor: (r: ResourceInfo) => KubeObject | undefined;
-  /** What the ServiceAccount and DefaultStorageClass plugins read (absent: they do not run). */
+  /** What the ServiceAccount, DefaultStorageClass and Priority plugins read (absent: they do not run). */
   store?: Store;
+  /** The server's mirror of PriorityClasses (the Priority plugin reads the store without it). */
+  priorityClasses?: PrefixMirror<PriorityClass>;
   /** How long the ServiceAccount plugin waits for a namespace's `default` account (tests). */
   serviceAccountLookup?: ServiceAccountLookup;
   /** Plugins turned off (kube-apiserver's --disable-admission-plugins), from OPTIONAL_ADMISSION_PLUGINS. */
@@ -84,7 +88,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
       if (r.kind === 'Service') await deps.allocator.allocate(obj, old);
       // The mutating plugins that read other objects: on create only, as in kube-apiserver.
       if (old || !deps.store) return;
-      if (r.kind === 'Pod' && !disabled.has('Priority')) await admitPodPriority(deps.store, obj as Pod);
+      if (r.kind === 'Pod' && !disabled.has('Priority')) await admitPodPriority({ store: deps.store, mirror: deps.priorityClasses }, obj as Pod);
       if (r.kind === 'Pod' && !disabled.has('ServiceAccount')) await admitPodServiceAccount(deps.store, obj as Pod, deps.serviceAccountLookup);
       if (r.kind === 'PersistentVolumeClaim' && !disabled.has('DefaultStorageClass')) await admitClaimStorageClass(deps.store, obj as PersistentVolumeClaim);
     },

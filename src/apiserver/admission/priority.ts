@@ -7,8 +7,9 @@ import type { PriorityClass } from 'kubernetes-types/scheduling/v1.d.ts';
 import type { Store } from '../../store/store.ts';
 import { errors } from '../errors.ts';
 import { decodeKv } from '../registry/codec.ts';
+import type { PrefixMirror } from '../registry/prefix-mirror.ts';
 
-const PREFIX = '/registry/scheduling.k8s.io/priorityclasses/';
+export const PRIORITY_CLASSES_PREFIX = '/registry/scheduling.k8s.io/priorityclasses/';
 /** The two classes every cluster has; defaulting already resolves them (src/api/defaults/pod.ts). */
 const SYSTEM_CLASSES = new Set(['system-node-critical', 'system-cluster-critical']);
 
@@ -17,30 +18,39 @@ function forbidden(pod: Pod, why: string) {
   return errors.forbidden(`pods "${name}" is forbidden: ${why}`, { name, kind: 'pods' });
 }
 
-async function classNamed(store: Store, name: string): Promise<PriorityClass | undefined> {
-  const { kv } = await store.get(`${PREFIX}${name}`);
+/** Where the plugin reads classes: the server's mirror while it is in sync, else the store. */
+export interface PriorityClassSource {
+  store: Store;
+  mirror?: PrefixMirror<PriorityClass>;
+}
+
+async function classNamed(src: PriorityClassSource, name: string): Promise<PriorityClass | undefined> {
+  // A miss in the mirror may be a class created a moment ago: the store decides.
+  const cached = src.mirror?.synced ? src.mirror.get(name) : undefined;
+  if (cached) return cached;
+  const { kv } = await src.store.get(`${PRIORITY_CLASSES_PREFIX}${name}`);
   return kv ? decodeKv(kv) as PriorityClass : undefined;
 }
 
-async function globalDefault(store: Store): Promise<PriorityClass | undefined> {
-  const { kvs } = await store.list(PREFIX);
+async function globalDefault(src: PriorityClassSource): Promise<PriorityClass | undefined> {
+  const classes = src.mirror?.synced ? [...src.mirror.values()]
+    : (await src.store.list(PRIORITY_CLASSES_PREFIX)).kvs.map((kv) => decodeKv(kv) as PriorityClass);
   // Several globalDefault classes can only come from races; kube takes the lowest value then.
-  return kvs.map((kv) => decodeKv(kv) as PriorityClass).filter((pc) => pc.globalDefault)
-    .sort((a, b) => a.value - b.value)[0];
+  return classes.filter((pc) => pc.globalDefault).sort((a, b) => a.value - b.value)[0];
 }
 
 /** Resolves the pod's priority in place; throws a Forbidden ApiError as kube-apiserver words it. */
-export async function admitPodPriority(store: Store, pod: Pod): Promise<void> {
+export async function admitPodPriority(src: PriorityClassSource, pod: Pod): Promise<void> {
   const spec = pod.spec;
   if (!spec) return;
   let name = spec.priorityClassName ?? '';
   if (SYSTEM_CLASSES.has(name)) return;
   let pc: PriorityClass | undefined;
   if (name) {
-    pc = await classNamed(store, name);
+    pc = await classNamed(src, name);
     if (!pc) throw forbidden(pod, `no PriorityClass with name ${name} was found`);
   } else {
-    pc = await globalDefault(store);
+    pc = await globalDefault(src);
     if (!pc) return; // priority 0, already defaulted
     name = pc.metadata?.name ?? '';
     // Defaulting wrote 0 for a pod that named no class; the default class replaces it.

@@ -15,7 +15,9 @@ import type { KubeObject, StatusCause } from '../../api/types.ts';
 import type { Store } from '../../store/store.ts';
 import { errors } from '../errors.ts';
 
-export const DEFAULT_SERVICE_CIDR = '10.43.0.0/16';
+import { DEFAULT_SERVICE_CIDR } from '../../network/cidr.ts';
+
+export { DEFAULT_SERVICE_CIDR };
 const NODE_PORT_MIN = 30000;
 const NODE_PORT_MAX = 32767;
 export const SERVICE_IP_KEYS = '/registry/ranges/serviceips/';
