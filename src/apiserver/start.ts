@@ -27,6 +27,7 @@ import { PrefixMirror } from './registry/prefix-mirror.ts';
 import { PRIORITY_CLASSES_PREFIX } from './admission/priority.ts';
 import type { PriorityClass } from 'kubernetes-types/scheduling/v1.d.ts';
 import { RestClient } from '../client/rest.ts';
+import { localWatch } from './local-watch.ts';
 import { type ControllerManager, startControllerManager } from '../controllers/manager.ts';
 
 export interface StartOptions {
@@ -154,13 +155,15 @@ export async function startApiServer(opts: StartOptions): Promise<ApiServerHandl
   // What a joining agent needs: the CA (anonymously, from cluster-info) and a bootstrap token (node-token).
   await ensureClusterInfo(server.parts, { server: url, caCertPem: pki.caCertPem });
   const nodeToken = await ensureNodeJoinToken(server.parts, { dataDir: opts.dataDir, caCertPem: pki.caCertPem });
-  // The controllers talk to this server over HTTPS like any client; an external
-  // `skiff controller-manager` replaces them when started with --disable-controllers.
+  // The controllers talk to this server over HTTPS like any client, except that their watches
+  // are handed over in memory (local-watch.ts); an external `skiff controller-manager`
+  // replaces them when started with --disable-controllers.
   let controllerClient: RestClient | undefined;
   let controllerManager: ControllerManager | undefined;
   let closing = false;
   if (opts.controllers !== false) {
-    controllerClient = new RestClient({ server: url, token: adminToken, ca: pki.caCertPem }, { userAgent: 'skiff-controller-manager' });
+    controllerClient = new RestClient({ server: url, token: adminToken, ca: pki.caCertPem }, { userAgent: 'skiff-controller-manager',
+      localWatch: localWatch(server.parts) });
     const client = controllerClient;
     const startManager = (): Promise<ControllerManager> => startControllerManager({
       client, controllers: opts.controllers === false ? [] : opts.controllers ?? SERVER_CONTROLLERS,

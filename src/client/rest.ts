@@ -38,6 +38,12 @@ export interface WatchOptions extends ListOptions {
   sendInitialEvents?: boolean;
 }
 
+/**
+ * An in-memory watch, for clients that live inside the API server process: the events the
+ * HTTP watch would send, or undefined when this resource must be watched over HTTP.
+ */
+export type LocalWatch = (r: ResourceRef, opts: WatchOptions) => AsyncGenerator<WatchEvent> | undefined;
+
 export interface GetOptions {
   namespace?: string;
   subresource?: string;
@@ -94,9 +100,11 @@ export class RestClient {
   private readonly agent: Agent;
   private readonly userAgent: string;
   private readonly timeoutMs: number;
+  private readonly localWatch: LocalWatch | undefined;
 
-  constructor(config: ConnectionConfig, opts: { userAgent?: string; timeoutMs?: number } = {}) {
+  constructor(config: ConnectionConfig, opts: { userAgent?: string; timeoutMs?: number; localWatch?: LocalWatch } = {}) {
     this.config = config;
+    this.localWatch = opts.localWatch;
     this.userAgent = opts.userAgent ?? 'skiff-client/0.1';
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.agent = new Agent({
@@ -180,6 +188,11 @@ export class RestClient {
    * resourceVersion arrives as an ERROR event whose object is a Status with code 410.
    */
   async *watch<T extends KubeObject = KubeObject>(r: ResourceRef, opts: WatchOptions = {}): AsyncGenerator<WatchEvent<T>> {
+    const local = this.localWatch?.(r, opts);
+    if (local) {
+      yield* local as AsyncGenerator<WatchEvent<T>>;
+      return;
+    }
     const query = { ...listQuery(opts), watch: true, allowWatchBookmarks: opts.allowWatchBookmarks || undefined,
       sendInitialEvents: opts.sendInitialEvents };
     const path = resourcePath(r, opts.namespace);

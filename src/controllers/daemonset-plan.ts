@@ -1,12 +1,13 @@
 // What a DaemonSet sync should do, computed from cached nodes and pods without
 // side effects: which pods to create and delete (kube's daemon controller manage /
-// podsShouldBeOnNode), which old-revision pods a RollingUpdate replaces next
-// (update.go rollingUpdate with maxSurge 0), and the resulting status.
+// podsShouldBeOnNode), and the resulting status. The RollingUpdate step that
+// follows is daemonset-rollout.ts.
 // https://kubernetes.io/docs/tasks/manage-daemon/update-daemon-set/
 import type { DaemonSet, DaemonSetStatus } from 'kubernetes-types/apps/v1.d.ts';
 import type { Node, Pod } from 'kubernetes-types/core/v1.d.ts';
 import { nodeShouldRunDaemonPod, targetNodeOf, type NodeVerdict } from './daemonset-nodes.ts';
 import { REVISION_HASH_LABEL } from './daemonset-revisions.ts';
+import { allowsSurge } from './daemonset-rollout.ts';
 import { isPodAvailable, isPodReady } from './pod-control.ts';
 
 export interface NodePods {
@@ -27,7 +28,7 @@ export interface Plan {
 const created = (p: Pod) => Date.parse(p.metadata?.creationTimestamp ?? '') || 0;
 
 /** Groups the pods by node and decides the creates and deletes of manage(). */
-export function planDaemonPods(ds: DaemonSet, nodes: Node[], pods: Pod[]): Plan {
+export function planDaemonPods(ds: DaemonSet, nodes: Node[], pods: Pod[], hash: string, now = Date.now()): Plan {
   const byNode = new Map<string, Pod[]>();
   const orphaned: Pod[] = []; // bound for a node that does not exist (any more)
   const names = new Set(nodes.map((n) => n.metadata!.name!));
@@ -57,49 +58,33 @@ export function planDaemonPods(ds: DaemonSet, nodes: Node[], pods: Pod[]): Plan 
     if (running.length === 0) {
       if (verdict.shouldRun) plan.create.push(name);
     } else if (running.length > 1) {
-      plan.delete.push(...running.slice(1)); // one pod per node: keep the oldest
+      plan.delete.push(...excessPods(ds, running, hash, now));
     }
   }
   return plan;
 }
 
-/** maxUnavailable as a number of nodes (percentages round up over desiredNumberScheduled); at least 1. */
-export function maxUnavailableOf(ds: DaemonSet, desired: number): number {
-  const v = ds.spec?.updateStrategy?.rollingUpdate?.maxUnavailable ?? 1;
-  const n = typeof v === 'number' ? v : Math.ceil((Number.parseInt(v, 10) / 100) * desired);
-  return Number.isFinite(n) && n > 0 ? n : 1;
-}
-
 /**
- * The old-revision pods to delete now so new ones replace them, keeping at most
- * maxUnavailable nodes without an available daemon pod: old pods that are not
- * available go at once (replacing them costs nothing), available ones only while
- * fewer than maxUnavailable nodes are unavailable.
+ * The pods beyond one per node (oldest first in `running`). Without surge the
+ * oldest stays. With maxSurge an old and a new pod may share the node while the
+ * new one comes up: the old one goes once it is not ready or the new one is
+ * available; any further old or new pods go.
  */
-export function rollingUpdateDeletes(ds: DaemonSet, plan: Plan, hash: string, now = Date.now()): Pod[] {
-  const minReady = ds.spec?.minReadySeconds ?? 0;
-  const wanted = plan.nodes.filter((n) => n.verdict.shouldRun || (n.verdict.shouldContinueRunning && n.pods.length > 0));
-  const maxUnavailable = maxUnavailableOf(ds, plan.nodes.filter((n) => n.verdict.shouldRun).length);
-  let unavailable = 0;
-  const freeReplacements: Pod[] = [];
-  const candidates: Pod[] = [];
-  for (const { pods } of wanted) {
-    if (pods.length !== 1) {
-      unavailable++; // none yet or duplicates: manage() is on it
-      continue;
-    }
-    const pod = pods[0];
-    const available = isPodAvailable(pod, minReady, now);
-    if (pod.metadata?.labels?.[REVISION_HASH_LABEL] === hash) {
-      if (!available) unavailable++;
-    } else if (!available) {
-      freeReplacements.push(pod);
-    } else {
-      candidates.push(pod);
-    }
+function excessPods(ds: DaemonSet, running: Pod[], hash: string, now: number): Pod[] {
+  if (!allowsSurge(ds)) return running.slice(1);
+  const excess: Pod[] = [];
+  let oldestNew: Pod | undefined;
+  let oldestOld: Pod | undefined;
+  for (const pod of running) {
+    const isNew = pod.metadata?.labels?.[REVISION_HASH_LABEL] === hash;
+    if (isNew && !oldestNew) oldestNew = pod;
+    else if (!isNew && !oldestOld) oldestOld = pod;
+    else excess.push(pod);
   }
-  const room = Math.max(0, Math.min(maxUnavailable - unavailable, candidates.length));
-  return [...freeReplacements, ...candidates.slice(0, room)];
+  if (oldestNew && oldestOld && (!isPodReady(oldestOld) || isPodAvailable(oldestNew, ds.spec?.minReadySeconds ?? 0, now))) {
+    excess.push(oldestOld);
+  }
+  return excess;
 }
 
 /** The DaemonSet's status for this plan (kube's updateDaemonSetStatus). */

@@ -1,7 +1,8 @@
 // The DaemonSet controller: one pod per eligible node, pinned to it with a
 // required node affinity on metadata.name so the scheduler binds it there; new
 // nodes get a pod, nodes that stop matching lose theirs; template changes roll
-// out node by node (RollingUpdate, maxUnavailable) or on pod deletion (OnDelete);
+// out node by node (RollingUpdate: maxUnavailable, or maxSurge to start the new pod
+// before the old one goes) or on pod deletion (OnDelete);
 // the template history is kept as ControllerRevisions (kube's pkg/controller/daemon).
 // https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/
 import type { ControllerRevision, DaemonSet, DaemonSetStatus } from 'kubernetes-types/apps/v1.d.ts';
@@ -18,7 +19,8 @@ import type { ControllerContext, ControllerDefinition, RunningController } from 
 import { claimObjects } from './controller-claims.ts';
 import { ControllerExpectations, ownedPodHandler } from './controller-expectations.ts';
 import { daemonPodForNode } from './daemonset-nodes.ts';
-import { daemonSetStatus, planDaemonPods, rollingUpdateDeletes } from './daemonset-plan.ts';
+import { daemonSetStatus, planDaemonPods } from './daemonset-plan.ts';
+import { rollingUpdate } from './daemonset-rollout.ts';
 import { cleanupHistory, ensureCurrentRevision, REVISION_HASH_LABEL } from './daemonset-revisions.ts';
 import { msUntilAvailable, SLOW_START_INITIAL_BATCH, slowStartBatch } from './pod-control.ts';
 
@@ -93,15 +95,16 @@ class DaemonSetSyncer {
     const revisions = this.revInformer.list(ns).filter((r) => controllerOf(r)?.uid === ds.metadata!.uid);
     const deleting = !!ds.metadata?.deletionTimestamp;
     const hash = deleting ? '' : await ensureCurrentRevision(this.client, ds, revisions);
-    const plan = planDaemonPods(ds, this.nodeInformer.list(), pods);
+    const plan = planDaemonPods(ds, this.nodeInformer.list(), pods, hash);
 
     let error: Error | undefined;
     if (needsSync && !deleting) {
-      let deletes = plan.delete;
-      if (plan.create.length === 0 && deletes.length === 0 && (ds.spec?.updateStrategy?.type ?? 'RollingUpdate') === 'RollingUpdate') {
-        deletes = rollingUpdateDeletes(ds, plan, hash);
+      let { create, delete: deletes } = plan;
+      // The update goes on only once manage() has nothing left to do (kube: expectations satisfied after manage).
+      if (create.length === 0 && deletes.length === 0 && (ds.spec?.updateStrategy?.type ?? 'RollingUpdate') === 'RollingUpdate') {
+        ({ create, delete: deletes } = rollingUpdate(ds, plan, hash));
       }
-      error = await this.syncNodes(key, ds, plan.create, deletes, hash);
+      error = await this.syncNodes(key, ds, create, deletes, hash);
       if (!error) await cleanupHistory(this.client, ds, revisions, pods, hash);
     }
 

@@ -7,6 +7,7 @@ import type { EventRecorder } from '../client/events.ts';
 import { completionIndexOf, isIndexed, podFromTemplate } from './job-pods.ts';
 import { isPodReady } from './pod-control.ts';
 import { type BackoffRecord, backoffRemainingMs, type PodBackoff } from './job-status.ts';
+import { hasBackoffLimitPerIndex, indexBackoffRemainingMs, replacementFailureCounts } from './job-indexes.ts';
 
 /** Pods created or deleted per sync at most (kube: MaxPodCreateDeletePerSync). */
 const MAX_PODS_PER_SYNC = 500;
@@ -25,10 +26,14 @@ export interface JobPodOps {
 export interface ManageInput {
   activePods: Pod[];
   /** Pods being deleted that have not finished. */
-  terminating: number;
+  terminatingPods: Pod[];
   succeeded: number;
   /** Indexed Jobs: completed indexes. */
   completed: number[];
+  /** backoffLimitPerIndex: failed indexes (never retried). */
+  failedIndexes?: number[];
+  /** backoffLimitPerIndex: per index, the failed pod the replacement inherits its failure count from. */
+  delayed: ReadonlyMap<number, Pod>;
   backoff: BackoffRecord | undefined;
   podBackoff: PodBackoff;
   now: number;
@@ -55,18 +60,30 @@ export async function manageJob(ops: JobPodOps, key: string, job: Job, s: Manage
   if (extra.length > 0) active -= await deletePods(ops, job, extra.slice(0, MAX_PODS_PER_SYNC));
   if (active >= wantActive) return active;
 
-  const wait = backoffRemainingMs(s.backoff, s.podBackoff, s.now);
+  // With podReplacementPolicy Failed a pod is replaced only once it has fully stopped.
+  const onlyFailed = spec.podReplacementPolicy === 'Failed' || !!spec.podFailurePolicy;
+  let diff = Math.min(wantActive - active - (onlyFailed ? s.terminatingPods.length : 0), MAX_PODS_PER_SYNC);
+  if (diff <= 0) return active;
+  // backoffLimitPerIndex: each index backs off on its own failures instead of the Job's.
+  const perIndex = hasBackoffLimitPerIndex(job);
+  const wait = perIndex ? 0 : backoffRemainingMs(s.backoff, s.podBackoff, s.now);
   if (wait > 0) {
     ops.enqueueAfter(key, wait);
     return active;
   }
-  // With podReplacementPolicy Failed a pod is replaced only once it has fully stopped.
-  const onlyFailed = spec.podReplacementPolicy === 'Failed' || !!spec.podFailurePolicy;
-  let diff = Math.min(wantActive - active - (onlyFailed ? s.terminating : 0), MAX_PODS_PER_SYNC);
-  if (diff <= 0) return active;
   let indexes: number[] | undefined;
   if (isIndexed(job)) {
-    indexes = pendingIndexes(spec.completions ?? 0, s.completed, keep, diff);
+    const taken = [...s.completed, ...(s.failedIndexes ?? []), ...(onlyFailed ? s.terminatingPods : []).map(completionIndexOf)];
+    indexes = pendingIndexes(spec.completions ?? 0, taken, keep, diff);
+    if (perIndex) {
+      const waits = indexes.map((ix) => indexBackoffRemainingMs(s.delayed.get(ix), s.podBackoff, s.now));
+      const ready = indexes.filter((_, i) => waits[i] === 0);
+      if (ready.length === 0 && indexes.length > 0) {
+        ops.enqueueAfter(key, Math.min(...waits));
+        return active;
+      }
+      indexes = ready;
+    }
     diff = indexes.length;
   }
   ops.expectCreations(key, diff);
@@ -75,7 +92,7 @@ export async function manageJob(ops: JobPodOps, key: string, job: Job, s: Manage
   // Slow start (1, 2, 4, ...): a template the API rejects fails once, not 500 times.
   for (let batch = Math.min(1, diff), done = 0; done < diff; batch = Math.min(batch * 2, diff - done)) {
     const results = await Promise.allSettled(Array.from({ length: batch }, (_, i) =>
-      ops.create(job, podFromTemplate(job, indexes?.[done + i]))));
+      ops.create(job, newPod(job, indexes?.[done + i], s.delayed))));
     done += batch;
     for (const r of results) {
       if (r.status === 'fulfilled') created++;
@@ -149,9 +166,18 @@ function byUsefulness(a: Pod, b: Pod): number {
   return (b.metadata?.creationTimestamp ?? '').localeCompare(a.metadata?.creationTimestamp ?? '');
 }
 
-/** The lowest indexes neither completed nor held by an active pod, at most count. */
-function pendingIndexes(completions: number, completed: number[], activePods: Pod[], count: number): number[] {
-  const taken = new Set(completed);
+/** The pod for an index (or none); with backoffLimitPerIndex it carries the index's failure counts. */
+function newPod(job: Job, index: number | undefined, delayed: ReadonlyMap<number, Pod>): Pod {
+  const pod = podFromTemplate(job, index);
+  if (index !== undefined && hasBackoffLimitPerIndex(job)) {
+    Object.assign(pod.metadata!.annotations!, replacementFailureCounts(job, delayed.get(index)));
+  }
+  return pod;
+}
+
+/** The lowest indexes neither taken (completed, failed, ...) nor held by an active pod, at most count. */
+function pendingIndexes(completions: number, taken0: (number | undefined)[], activePods: Pod[], count: number): number[] {
+  const taken = new Set(taken0);
   for (const p of activePods) {
     const ix = completionIndexOf(p);
     if (ix !== undefined) taken.add(ix);

@@ -103,14 +103,14 @@ export function parseIndexes(s: string | undefined, limit: number): number[] {
   return [...out].sort((a, b) => a - b);
 }
 
-/** Formats indexes as intervals: [0,1,2,4] → "0-2,4". */
+/** Formats indexes as intervals, as kube does: [0,1,2,4,6,7] → "0-2,4,6,7" (a pair is two numbers, not a range). */
 export function formatIndexes(indexes: Iterable<number>): string {
   const sorted = [...new Set(indexes)].sort((a, b) => a - b);
   const parts: string[] = [];
   for (let i = 0; i < sorted.length;) {
     let j = i;
     while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
-    parts.push(j === i ? String(sorted[i]) : `${sorted[i]}-${sorted[j]}`);
+    parts.push(j === i ? String(sorted[i]) : j === i + 1 ? `${sorted[i]},${sorted[j]}` : `${sorted[i]}-${sorted[j]}`);
     i = j + 1;
   }
   return parts.join(',');

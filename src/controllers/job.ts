@@ -1,6 +1,7 @@
 // The Job controller: runs a Job's pods until enough of them succeed
-// (completions, NonIndexed or Indexed), or the Job fails (backoffLimit,
-// activeDeadlineSeconds), or is suspended.
+// (completions, NonIndexed or Indexed, successPolicy), or the Job fails
+// (backoffLimit, activeDeadlineSeconds, podFailurePolicy, backoffLimitPerIndex /
+// maxFailedIndexes), or is suspended. The verdict is job-verdict.ts's.
 // https://kubernetes.io/docs/concepts/workloads/controllers/job/
 //
 // Finished pods are counted the way kube-controller-manager counts them: every
@@ -21,13 +22,14 @@ import type { ControllerContext, ControllerDefinition, RunningController } from 
 import { JobExpectations } from './job-expectations.ts';
 import { WrittenObjects } from '../client/written-objects.ts';
 import { type JobPodOps, manageJob } from './job-manage.ts';
+import { countsAsFailure } from './job-failure-policy.ts';
 import {
-  completionIndexOf, failureTime, formatIndexes, hasTrackingFinalizer, isIndexed, isPodFailed,
-  isTerminating, JOB_TRACKING_FINALIZER, parseIndexes, pastBackoffLimitOnFailure,
+  completionIndexOf, failureTime, formatIndexes, hasTrackingFinalizer, isIndexed, isPodFailed, isTerminating, JOB_TRACKING_FINALIZER,
 } from './job-pods.ts';
+import { decideVerdict } from './job-verdict.ts';
 import { isPodActive, isPodReady } from './pod-control.ts';
 import {
-  type BackoffRecord, countReleasedPods, DEFAULT_POD_BACKOFF, ensureCondition, findCondition, hasTrueCondition, isJobFinished,
+  type BackoffRecord, countReleasedPods, DEFAULT_POD_BACKOFF, ensureCondition, hasTrueCondition, isJobFinished,
   newCondition, nextBackoffRecord, type PodBackoff, uncountedCount,
 } from './job-status.ts';
 import { rfc3339 } from '../api/time.ts';
@@ -176,39 +178,23 @@ function startJobController(ctx: ControllerContext, opts: JobControllerOptions):
     const suspended = spec.suspend === true;
     const completions = spec.completions ?? undefined;
 
-    const isNew = (p: Pod) => tracked(p) && !uncSucceeded.has(p.metadata!.uid!) && !uncFailed.has(p.metadata!.uid!);
+    // Pods finished since the last count (Indexed Jobs: only those with a valid index).
+    const validIndex = (p: Pod) => !isIndexed(job) || (completionIndexOf(p) ?? Infinity) < (completions ?? 0);
+    const isNew = (p: Pod) => tracked(p) && !uncSucceeded.has(p.metadata!.uid!) && !uncFailed.has(p.metadata!.uid!) && validIndex(p);
     const newSucceeded = mine.filter((p) => isNew(p) && p.status?.phase === 'Succeeded');
     const newFailed = mine.filter((p) => isNew(p) && p.status?.phase !== 'Succeeded' && isPodFailed(p, job));
     let succeeded = (st.succeeded ?? 0) + newSucceeded.length + uncSucceeded.size;
-    const failed = (st.failed ?? 0) + newFailed.length + uncFailed.size;
+    // Failures an Ignore rule of the podFailurePolicy matched do not count toward backoffLimit.
+    const failed = (st.failed ?? 0) + newFailed.filter((p) => countsAsFailure(job, p)).length + uncFailed.size;
     if (!st.startTime && !suspended) st.startTime = nowStr;
     const backoff = nextBackoffRecord(backoffs.get(key), newSucceeded.length, newFailed.map((p) => failureTime(p, now)));
 
     // The condition the Job is heading to, if it is done (interim type first).
-    let finished: JobCondition | undefined;
-    const scm = findCondition(job, 'SuccessCriteriaMet');
-    const ft = findCondition(job, 'FailureTarget');
-    if (scm?.status === 'True') finished = scm;
-    else if (ft?.status === 'True') finished = newCondition('Failed', ft.reason ?? '', ft.message ?? '', nowStr);
-    else if (failed > (spec.backoffLimit ?? 6) || pastBackoffLimitOnFailure(job, activePods)) {
-      finished = newCondition('FailureTarget', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit', nowStr);
-    } else if (spec.activeDeadlineSeconds !== undefined && st.startTime && !suspended) {
-      const left = Date.parse(st.startTime) + spec.activeDeadlineSeconds * 1000 - now;
-      if (left <= 0) finished = newCondition('FailureTarget', 'DeadlineExceeded', 'Job was active longer than specified deadline', nowStr);
-      else c.enqueueAfter(key, left + 50);
-    }
-
-    let completed: number[] = [];
-    if (isIndexed(job)) {
-      const limit = completions ?? 0;
-      const set = new Set(parseIndexes(st.completedIndexes, limit));
-      for (const p of mine) {
-        const ix = completionIndexOf(p);
-        if (p.status?.phase === 'Succeeded' && tracked(p) && ix !== undefined && ix < limit) set.add(ix);
-      }
-      completed = [...set].sort((a, b) => a - b);
-      succeeded = completed.length;
-    }
+    const verdict = decideVerdict(job, { pods: mine, activePods, tracked, failed, now });
+    let finished = verdict.finished;
+    if (verdict.deadlineInMs !== undefined) c.enqueueAfter(key, verdict.deadlineInMs);
+    const { completed, failedIndexes, delayed } = verdict;
+    if (isIndexed(job)) succeeded = completed.length;
 
     let suspendChanged = false;
     if (finished) {
@@ -234,7 +220,9 @@ function startJobController(ctx: ControllerContext, opts: JobControllerOptions):
     } else {
       let managed = false;
       if (satisfied && !job.metadata?.deletionTimestamp) {
-        active = await manageJob(ops, key, job, { activePods, terminating, succeeded, completed, backoff, podBackoff, now });
+        active = await manageJob(ops, key, job, {
+          activePods, terminatingPods: mine.filter(isTerminating), succeeded, completed, failedIndexes, delayed, backoff, podBackoff, now,
+        });
         managed = true;
       }
       const complete = completions === undefined ? succeeded > 0 && active === 0 : succeeded >= completions && active === 0;
@@ -257,7 +245,7 @@ function startJobController(ctx: ControllerContext, opts: JobControllerOptions):
     st.ready = ready;
     st.terminating = terminating;
     const needsFlush = suspendChanged || active !== old.active || ready !== old.ready || terminating !== old.terminating || st.startTime !== old.startTime;
-    await trackStatus(key, job, { mine, tracked, uncSucceeded, uncFailed, completed, finished, terminating, needsFlush });
+    await trackStatus(key, job, { mine, tracked, uncSucceeded, uncFailed, completed, failedIndexes, delayed, finished, terminating, needsFlush });
     backoffs.set(key, backoff);
   }
 
@@ -267,6 +255,8 @@ function startJobController(ctx: ControllerContext, opts: JobControllerOptions):
     uncSucceeded: ReadonlySet<string>;
     uncFailed: ReadonlySet<string>;
     completed: number[];
+    failedIndexes: number[] | undefined;
+    delayed: ReadonlyMap<number, Pod>;
     finished: JobCondition | undefined;
     terminating: number;
     needsFlush: boolean;
@@ -290,7 +280,10 @@ function startJobController(ctx: ControllerContext, opts: JobControllerOptions):
       const uid = p.metadata!.uid!;
       const podFailed = isPodFailed(p, job);
       const phase = p.status?.phase;
-      if (!(job.metadata?.deletionTimestamp || t.finished || phase === 'Succeeded' || podFailed)) continue;
+      const settled = !!job.metadata?.deletionTimestamp || !!t.finished || phase === 'Succeeded';
+      if (!settled && !podFailed) continue;
+      // backoffLimitPerIndex: the index's last failed pod stays until its replacement carries its failure count.
+      if (!settled && t.delayed.get(completionIndexOf(p) ?? -1)?.metadata?.uid === uid) continue;
       toRelease.push(p);
       if (phase === 'Succeeded' && !t.uncFailed.has(uid)) {
         // Indexed Jobs count by index (completedIndexes), not by UID.
@@ -300,7 +293,8 @@ function startJobController(ctx: ControllerContext, opts: JobControllerOptions):
         }
       } else if (podFailed || failing) {
         const ix = completionIndexOf(p);
-        if (!t.uncFailed.has(uid) && (!isIndexed(job) || (ix !== undefined && ix < limit))) {
+        // A failure an Ignore rule of the podFailurePolicy matched is released without being counted.
+        if (!t.uncFailed.has(uid) && (!isIndexed(job) || (ix !== undefined && ix < limit)) && countsAsFailure(job, p)) {
           (unc.failed ??= []).push(uid);
           needsFlush = true;
         }
@@ -315,6 +309,9 @@ function startJobController(ctx: ControllerContext, opts: JobControllerOptions):
       if (s !== (st.completedIndexes ?? '')) needsFlush = true;
       st.completedIndexes = s;
       st.succeeded = t.completed.length;
+      const failedIndexes = t.failedIndexes && formatIndexes(t.failedIndexes);
+      if (failedIndexes !== st.failedIndexes) needsFlush = true;
+      st.failedIndexes = failedIndexes;
     }
     // Interim conditions are written before finalizers go, so a crash cannot lose the verdict.
     let finished = t.finished;

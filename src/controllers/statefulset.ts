@@ -3,6 +3,10 @@
 // 0..i-1 are Running and Ready) or all at once (Parallel), removed from the
 // highest ordinal down, and rolled to a new template from the highest ordinal
 // down to the partition one pod at a time (kube's pkg/controller/statefulset).
+// With minReadySeconds, OrderedReady also waits for each pod to be available.
+// The claims' ownerReferences follow persistentVolumeClaimRetentionPolicy
+// (statefulset-pvc.ts), so the garbage collector deletes them with the set or
+// with a pod that a scale-down removes.
 // https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/
 import type { ControllerRevision, StatefulSet, StatefulSetStatus } from 'kubernetes-types/apps/v1.d.ts';
 import type { PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.d.ts';
@@ -16,8 +20,9 @@ import type { RestClient } from '../client/rest.ts';
 import type { ControllerContext, ControllerDefinition, RunningController } from './context.ts';
 import { claimObjects } from './controller-claims.ts';
 import { isPodAvailable, isPodReady, isPodTerminating, msUntilAvailable } from './pod-control.ts';
+import { claimIsStale, claimOwnersFor, claimOwnersUpToDate, newClaimOwners } from './statefulset-pvc.ts';
 import {
-  claimsFor, newRevision, newStatefulSetPod, ordinalOf, REVISION_LABEL, revisionMatches, startOrdinal, templateOfRevision,
+  claimName, claimsFor, newRevision, newStatefulSetPod, ordinalOf, podName, REVISION_LABEL, revisionMatches, startOrdinal, templateOfRevision,
 } from './statefulset-identity.ts';
 
 export const definition: ControllerDefinition = {
@@ -29,8 +34,9 @@ export function startStatefulSetController(ctx: ControllerContext, opts: { worke
   const setInformer = ctx.informers.informerFor<StatefulSet>(R.statefulsets);
   const podInformer = ctx.informers.informerFor<Pod>(R.pods);
   const revInformer = ctx.informers.informerFor<ControllerRevision>(R.controllerrevisions);
-  const syncer = new StatefulSetSyncer(ctx.client, setInformer, podInformer, revInformer, ctx.recorder('statefulset-controller'));
-  const controller = new Controller('statefulset', [setInformer, podInformer, revInformer], (key) => syncer.sync(key), opts.workers ?? 5);
+  const pvcInformer = ctx.informers.informerFor<PersistentVolumeClaim>(R.persistentvolumeclaims);
+  const syncer = new StatefulSetSyncer(ctx.client, setInformer, podInformer, revInformer, pvcInformer, ctx.recorder('statefulset-controller'));
+  const controller = new Controller('statefulset', [setInformer, podInformer, revInformer, pvcInformer], (key) => syncer.sync(key), opts.workers ?? 5);
   controller.watch(podInformer, ownerKeys('StatefulSet'));
   controller.watch(revInformer, ownerKeys('StatefulSet'));
   syncer.enqueueAfter = (key, ms) => controller.enqueueAfter(key, ms);
@@ -51,15 +57,17 @@ class StatefulSetSyncer {
   private readonly setInformer: SharedInformer<StatefulSet>;
   private readonly podInformer: SharedInformer<Pod>;
   private readonly revInformer: SharedInformer<ControllerRevision>;
+  private readonly pvcInformer: SharedInformer<PersistentVolumeClaim>;
   private readonly recorder: EventRecorder;
   enqueueAfter: (key: string, ms: number) => void = () => {};
 
   constructor(client: RestClient, setInformer: SharedInformer<StatefulSet>, podInformer: SharedInformer<Pod>,
-    revInformer: SharedInformer<ControllerRevision>, recorder: EventRecorder) {
+    revInformer: SharedInformer<ControllerRevision>, pvcInformer: SharedInformer<PersistentVolumeClaim>, recorder: EventRecorder) {
     this.client = client;
     this.setInformer = setInformer;
     this.podInformer = podInformer;
     this.revInformer = revInformer;
+    this.pvcInformer = pvcInformer;
     this.recorder = recorder;
   }
 
@@ -118,6 +126,7 @@ class StatefulSetSyncer {
     const start = startOrdinal(set);
     const replicas = set.spec?.replicas ?? 1;
     const monotonic = (set.spec?.podManagementPolicy ?? 'OrderedReady') === 'OrderedReady';
+    const minReady = set.spec?.minReadySeconds ?? 0;
     const slots: (Pod | undefined)[] = Array.from({ length: replicas });
     const condemned: Pod[] = [];
     for (const p of pods) {
@@ -143,11 +152,14 @@ class StatefulSetSyncer {
         if (monotonic) return; // wait for it to be Running and Ready
         continue;
       }
-      if (isPodTerminating(p) || !isRunningAndReady(p)) {
-        anyUnhealthy = true;
-        if (monotonic) return;
-      }
+      const healthy = !isPodTerminating(p) && isRunningAndReady(p);
+      if (!healthy) anyUnhealthy = true;
+      // OrderedReady goes on only from a pod that is available (Ready for minReadySeconds).
+      if (monotonic && (!healthy || !isPodAvailable(p, minReady))) return;
+      await this.syncClaimOwners(set, p);
     }
+    // The claims of condemned pods get their pod as owner (whenScaled: Delete) before the pod goes.
+    for (const p of condemned) await this.syncClaimOwners(set, p);
     // Scale down from the highest ordinal, one at a time for OrderedReady.
     for (const p of condemned) {
       if (isPodTerminating(p)) {
@@ -155,6 +167,7 @@ class StatefulSetSyncer {
         continue;
       }
       if (monotonic && anyUnhealthy) return;
+      if (monotonic && isRunningAndReady(p) && !isPodAvailable(p, minReady)) return;
       await this.deletePod(set, p, 'delete');
       if (monotonic) return;
     }
@@ -186,6 +199,14 @@ class StatefulSetSyncer {
   }
 
   private async createPod(set: StatefulSet, revs: Revisions, ordinal: number, replicas: number): Promise<void> {
+    const ns = set.metadata!.namespace!;
+    const stale = claimsFor(set, ordinal).map((c) => this.pvcInformer.get(`${ns}/${c.metadata!.name}`))
+      .find((c) => c && claimIsStale(c, set, podName(set, ordinal)));
+    if (stale) {
+      // Owned by the pod a scale-down removed: the garbage collector is about to delete it; look again then.
+      this.enqueueAfter(`${ns}/${set.metadata!.name}`, 500);
+      return;
+    }
     for (const pvc of claimsFor(set, ordinal)) await this.createClaim(set, pvc);
     // Ordinals below the partition (or, for OnDelete, below the current count) stay at the current revision.
     const strategy = set.spec?.updateStrategy;
@@ -196,23 +217,32 @@ class StatefulSetSyncer {
       : ordinal < partition;
     const rev = useCurrent ? revs.current : revs.update;
     const pod = newStatefulSetPod(set, templateOfRevision(rev), rev.metadata!.name!, ordinal);
+    let created: Pod;
     try {
-      await this.client.create<Pod>(R.pods, pod);
+      created = await this.client.create<Pod>(R.pods, pod);
       this.recorder.event(set, 'Normal', 'SuccessfulCreate', `create Pod ${pod.metadata!.name} in StatefulSet ${set.metadata!.name} successful`);
     } catch (e) {
       if (isAlreadyExists(e)) return; // our cache is behind; the next sync sees it
       this.recorder.event(set, 'Warning', 'FailedCreate', `create Pod ${pod.metadata!.name} in StatefulSet ${set.metadata!.name} failed error: ${(e as Error).message}`);
       throw e;
     }
+    // Claims that existed before (a policy changed since) get the owners the policy wants.
+    await this.syncClaimOwners(set, created);
   }
 
   private async createClaim(set: StatefulSet, pvc: PersistentVolumeClaim): Promise<void> {
-    try {
-      await this.client.get(R.persistentvolumeclaims, pvc.metadata!.name!, { namespace: pvc.metadata!.namespace });
-      return;
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
+    let existing = this.pvcInformer.get(`${pvc.metadata!.namespace}/${pvc.metadata!.name}`);
+    if (!existing) {
+      try {
+        existing = await this.client.get<PersistentVolumeClaim>(R.persistentvolumeclaims, pvc.metadata!.name!, { namespace: pvc.metadata!.namespace });
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
     }
+    if (existing?.metadata?.deletionTimestamp) throw new Error(`pvc ${pvc.metadata!.name} is being deleted`);
+    if (existing) return;
+    const owners = newClaimOwners(set);
+    if (owners) pvc.metadata!.ownerReferences = owners;
     try {
       await this.client.create(R.persistentvolumeclaims, pvc);
       this.recorder.event(set, 'Normal', 'SuccessfulCreate', `create Claim ${pvc.metadata!.name} for Pod ${set.metadata!.name} in StatefulSet ${set.metadata!.name} success`);
@@ -220,6 +250,31 @@ class StatefulSetSyncer {
       if (isAlreadyExists(e)) return;
       this.recorder.event(set, 'Warning', 'FailedCreate', `create Claim ${pvc.metadata!.name} for StatefulSet ${set.metadata!.name} failed error: ${(e as Error).message}`);
       throw e;
+    }
+  }
+
+  /** Brings the ownerReferences of the pod's claims in line with the retention policy (UpdatePodClaimForRetentionPolicy). */
+  private async syncClaimOwners(set: StatefulSet, pod: Pod): Promise<void> {
+    const ordinal = ordinalOf(set, pod)!;
+    const ns = set.metadata!.namespace!;
+    for (const t of set.spec?.volumeClaimTemplates ?? []) {
+      const name = claimName(set, t, ordinal);
+      const cached = this.pvcInformer.get(`${ns}/${name}`);
+      // A missing claim is created with the pod; the cache may lag behind an update we made, so re-read before writing.
+      if (!cached || claimOwnersUpToDate(cached, set, pod, ordinal)) continue;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const claim = await this.client.get<PersistentVolumeClaim>(R.persistentvolumeclaims, name, { namespace: ns });
+          if (claimOwnersUpToDate(claim, set, pod, ordinal)) break;
+          claim.metadata!.ownerReferences = claimOwnersFor(claim, set, pod, ordinal);
+          await this.client.update(R.persistentvolumeclaims, claim);
+          break;
+        } catch (e) {
+          if (isNotFound(e)) break;
+          if (isConflict(e) && attempt < 2) continue;
+          throw new Error(`could not update claim ${name} for delete policy ownerRefs: ${(e as Error).message}`);
+        }
+      }
     }
   }
 

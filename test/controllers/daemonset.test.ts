@@ -5,6 +5,9 @@ import type { Node, Pod, Taint } from 'kubernetes-types/core/v1.d.ts';
 import { R, type RestClient, SharedInformer } from '../../src/client/index.ts';
 import { definition } from '../../src/controllers/daemonset.ts';
 import { nodeShouldRunDaemonPod, targetNodeOf } from '../../src/controllers/daemonset-nodes.ts';
+import { planDaemonPods } from '../../src/controllers/daemonset-plan.ts';
+import { REVISION_HASH_LABEL } from '../../src/controllers/daemonset-revisions.ts';
+import { rollingUpdate } from '../../src/controllers/daemonset-rollout.ts';
 import { definition as scheduler } from '../../src/controllers/scheduler.ts';
 import { until } from './apps-helpers.ts';
 import { type Harness, startHarness } from './harness.ts';
@@ -99,6 +102,58 @@ describe('daemonset node eligibility', () => {
   });
 });
 
+describe('daemonset rolling update step (pure)', () => {
+  const at = (msAgo: number) => new Date(Date.now() - msAgo).toISOString();
+  const pod = (name: string, nodeName: string, hash: string, readySince?: number): Pod => ({
+    metadata: { name, namespace: NS, uid: name, labels: { app: 'x', [REVISION_HASH_LABEL]: hash }, creationTimestamp: at(60_000) },
+    spec: { nodeName, containers: [{ name: 'c', image: 'i' }] },
+    status: readySince === undefined ? { phase: 'Pending' } : { phase: 'Running', conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: at(readySince) }] },
+  });
+  const surging = (maxSurge: number | string, minReadySeconds = 0): DaemonSet => {
+    const ds = daemonSet('x');
+    ds.spec!.minReadySeconds = minReadySeconds;
+    ds.spec!.updateStrategy = { type: 'RollingUpdate', rollingUpdate: { maxSurge, maxUnavailable: 0 } };
+    return ds;
+  };
+  const nodes = ['a', 'b', 'c', 'd'].map((n) => node(n));
+  const step = (ds: DaemonSet, pods: Pod[]) => {
+    const plan = planDaemonPods(ds, nodes, pods, 'new');
+    const r = plan.create.length === 0 && plan.delete.length === 0 ? rollingUpdate(ds, plan, 'new') : { create: plan.create, delete: plan.delete };
+    return { create: [...r.create].sort(), delete: r.delete.map((p) => p.metadata!.name).sort() };
+  };
+  const allOld = () => ['a', 'b', 'c', 'd'].map((n) => pod(`old-${n}`, n, 'old', 60_000));
+
+  it('surges onto maxSurge nodes (percent of eligible nodes, rounded up) and deletes nothing yet', () => {
+    assert.deepEqual(step(surging(1), allOld()).create.length, 1);
+    assert.deepEqual(step(surging('30%'), allOld()).create.length, 2, '30% of 4 nodes rounds up to 2');
+    assert.deepEqual(step(surging('100%'), allOld()).create.length, 4);
+    assert.deepEqual(step(surging(1), allOld()).delete, []);
+  });
+
+  it('waits while the new pod is not available, then deletes the old one', () => {
+    const notReady = [...allOld(), pod('new-a', 'a', 'new')];
+    assert.deepEqual(step(surging(1), notReady), { create: [], delete: [] }, 'the surge slot is taken');
+    const readyNotAvailable = [...allOld(), pod('new-a', 'a', 'new', 500)];
+    assert.deepEqual(step(surging(1, 5), readyNotAvailable), { create: [], delete: [] }, 'minReadySeconds not yet over');
+    const available = [...allOld(), pod('new-a', 'a', 'new', 10_000)];
+    assert.deepEqual(step(surging(1, 5), available).delete, ['old-a']);
+  });
+
+  it('replaces an old pod that is not available at once, beyond maxSurge', () => {
+    const pods = allOld();
+    pods[2] = pod('old-c', 'c', 'old'); // not ready
+    const r = step(surging(1), pods);
+    assert.ok(r.create.includes('c') && r.create.length === 2, `c plus one surge: ${r.create}`);
+  });
+
+  it('without surge, deletes old pods within maxUnavailable', () => {
+    const ds = daemonSet('x');
+    ds.spec!.updateStrategy = { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 2, maxSurge: 0 } };
+    assert.deepEqual(step(ds, allOld()), { create: [], delete: ['old-a', 'old-b'] });
+    assert.deepEqual(step(ds, [...allOld().slice(1), pod('new-a', 'a', 'new')]), { create: [], delete: ['old-b'] });
+  });
+});
+
 describe('daemonset controller', () => {
   let h: Harness;
   let k: ReturnType<typeof kubelets>;
@@ -188,5 +243,69 @@ describe('daemonset controller', () => {
     const history = await h.k(['-n', NS, 'rollout', 'history', 'ds/roll']);
     assert.match(history, /^1\s/m);
     assert.match(history, /^2\s/m);
+  });
+
+  it('refuses maxSurge together with maxUnavailable, and both 0', async () => {
+    const apply = (rollingUpdate: object) => {
+      const ds = daemonSet('bad');
+      ds.spec!.updateStrategy = { type: 'RollingUpdate', rollingUpdate };
+      return h.kubectl(['apply', '-f', '-'], { input: JSON.stringify(ds) });
+    };
+    // maxUnavailable defaults to 1, so a surge alone is refused as in Kubernetes.
+    const both = await apply({ maxSurge: 1 });
+    assert.notEqual(both.code, 0);
+    assert.match(both.stderr, /spec\.updateStrategy\.rollingUpdate\.maxSurge: Invalid value: 1: may not be set when maxUnavailable is non-zero/);
+    const none = await apply({ maxSurge: '0%', maxUnavailable: 0 });
+    assert.notEqual(none.code, 0);
+    assert.match(none.stderr, /spec\.updateStrategy\.rollingUpdate\.maxUnavailable: Required value: cannot be 0 when maxSurge is 0/);
+    const over = await apply({ maxSurge: '150%', maxUnavailable: 0 });
+    assert.match(over.stderr, /maxSurge: Invalid value: 150%: must not be greater than 100%/);
+  });
+
+  it('with maxSurge 1 and maxUnavailable 0, starts each new pod before the old one goes, one node at a time', async () => {
+    const ds = daemonSet('surge');
+    ds.spec!.minReadySeconds = 1;
+    ds.spec!.updateStrategy = { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } };
+    await h.client.create(R.daemonsets, ds);
+    await until('4 available surge pods', async () => {
+      const s = (await getDs('surge')).status;
+      return s?.numberAvailable === 4 && s.updatedNumberScheduled === 4;
+    }, 20_000);
+    const eligible = ['n1', 'n2', 'n3', 'n4'];
+    // Checked on every pod event of the watch: each eligible node keeps a ready (not terminating) pod,
+    // and at most one node has two pods (pods not yet bound count on the node they are pinned to).
+    const problems: string[] = [];
+    let mostDoubled = 0;
+    const surgedOn = new Set<string>();
+    const check = () => {
+      const byNode = new Map<string, Pod[]>();
+      for (const p of podsOf('surge')) {
+        const n = p.spec?.nodeName ?? targetNodeOf(p) ?? '?';
+        byNode.set(n, [...(byNode.get(n) ?? []), p]);
+      }
+      for (const n of eligible) {
+        if (!(byNode.get(n) ?? []).some((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))) {
+          problems.push(`${n} had no ready pod`);
+        }
+      }
+      const doubled = [...byNode].filter(([, pods]) => pods.length > 1);
+      mostDoubled = Math.max(mostDoubled, doubled.length);
+      for (const [n] of doubled) surgedOn.add(n);
+    };
+    const unwatch = k.informer.addEventHandler({ onAdd: check, onUpdate: check, onDelete: check });
+    try {
+      await h.k(['-n', NS, 'set', 'image', 'ds/surge', 'c=busybox:2']);
+      const out = await h.k(['-n', NS, 'rollout', 'status', 'ds/surge', '--timeout=60s'], { timeoutMs: 70_000 });
+      assert.match(out, /successfully rolled out/);
+    } finally {
+      unwatch();
+    }
+    assert.deepEqual([...new Set(problems)], [], 'no node without a ready pod');
+    assert.equal(mostDoubled, 1, 'at most maxSurge (1) nodes with two pods at once');
+    assert.deepEqual([...surgedOn].sort(), eligible, 'every node ran its new pod next to the old one');
+    assert.deepEqual(podsOf('surge').map((p) => p.spec!.containers[0].image), ['busybox:2', 'busybox:2', 'busybox:2', 'busybox:2']);
+    const s = (await getDs('surge')).status!;
+    assert.equal(s.updatedNumberScheduled, 4);
+    assert.equal(s.numberAvailable, 4);
   });
 });

@@ -1,11 +1,18 @@
 // For the Job and CronJob controller tests: a stand-in kubelet that runs each new
 // pod of a namespace — Running and Ready after a moment, then Succeeded or
-// Failed (exit code 1) — through the pods/status subresource.
+// Failed (exit code 1, or the exit code and pod conditions the outcome names) —
+// through the pods/status subresource.
 import type { Job } from 'kubernetes-types/batch/v1.d.ts';
-import type { Pod, PodStatus } from 'kubernetes-types/core/v1.d.ts';
+import type { Pod, PodCondition, PodStatus } from 'kubernetes-types/core/v1.d.ts';
 import { isNotFound, R, type RestClient, SharedInformer } from '../../src/client/index.ts';
 
-export type Outcome = 'Succeeded' | 'Failed' | 'Running';
+/** A failure with a chosen exit code (of the first container) and extra pod conditions (e.g. DisruptionTarget). */
+export interface FailWith {
+  exitCode: number;
+  conditions?: PodCondition[];
+}
+
+export type Outcome = 'Succeeded' | 'Failed' | 'Running' | FailWith;
 
 export interface JobKubelet {
   /** Highest number of active (not finished, not deleting) pods seen at once, per job-name label. */
@@ -55,10 +62,11 @@ export function jobKubelet(client: RestClient, namespace: string, outcome: (pod:
       if (result === 'Running') return;
       later(runMs, async () => {
         const finishedAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-        const exitCode = result === 'Succeeded' ? 0 : 1;
+        const exitCode = result === 'Succeeded' ? 0 : result === 'Failed' ? 1 : result.exitCode;
+        const extra = typeof result === 'object' ? result.conditions ?? [] : [];
         await setStatus(pod, {
-          phase: result,
-          conditions: [{ type: 'Ready', status: 'False' }, { type: 'ContainersReady', status: 'False' }],
+          phase: result === 'Succeeded' ? 'Succeeded' : 'Failed',
+          conditions: [{ type: 'Ready', status: 'False' }, { type: 'ContainersReady', status: 'False' }, ...extra],
           containerStatuses: [{
             name, image, imageID: '', ready: false, restartCount: 0, started: false,
             state: { terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt, finishedAt } },

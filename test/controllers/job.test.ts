@@ -14,7 +14,7 @@ const NS = 'jobs';
 
 describe('completion index sets', () => {
   it('formats and parses intervals as status.completedIndexes does', () => {
-    assert.equal(formatIndexes([4, 0, 1, 2, 7, 8]), '0-2,4,7-8');
+    assert.equal(formatIndexes([4, 0, 1, 2, 7, 8]), '0-2,4,7,8');
     assert.equal(formatIndexes([]), '');
     assert.deepEqual(parseIndexes('0-2,4,7-8', 8), [0, 1, 2, 4, 7]);
   });

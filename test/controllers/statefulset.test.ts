@@ -138,6 +138,18 @@ describe('statefulset controller', () => {
     assert.equal(claims, 3);
   });
 
+  it('with minReadySeconds, OrderedReady creates the next pod only once the previous one is available', async () => {
+    await c.client.create(R.statefulsets, statefulSet('slow', 2, { minReadySeconds: 2 }));
+    await until('slow-0 ready but not yet available', async () => {
+      const s = (await getSet('slow')).status;
+      return s?.readyReplicas === 1 && (s.availableReplicas ?? 0) === 0;
+    }, 15_000);
+    await until('2 available replicas', async () => (await getSet('slow')).status?.availableReplicas === 2, 20_000);
+    const ready0 = readyAt.get(firstAdd('slow-0').uid)!;
+    // lastTransitionTime has whole seconds, so availability may come up to 1 s before ready + 2 s.
+    assert.ok(firstAdd('slow-1').at >= ready0 + 1000, `slow-1 created ${firstAdd('slow-1').at - ready0} ms after slow-0 was Ready`);
+  });
+
   it('creates all pods at once with podManagementPolicy Parallel', async () => {
     kubelet.paused = true;
     try {

@@ -95,6 +95,12 @@ function defaultJobSpec(s: Obj): void {
   orDefault(s, 'completionMode', 'NonIndexed');
   orDefault(s, 'suspend', false);
   orDefault(s, 'podReplacementPolicy', s.podFailurePolicy ? 'Failed' : 'TerminatingOrFailed');
+  // A podFailurePolicy condition pattern without a status matches the condition being True.
+  const rules = isObj(s.podFailurePolicy) && Array.isArray(s.podFailurePolicy.rules) ? s.podFailurePolicy.rules : [];
+  for (const rule of rules) {
+    if (!isObj(rule) || !Array.isArray(rule.onPodConditions)) continue;
+    for (const pattern of rule.onPodConditions) if (isObj(pattern) && !pattern.status) pattern.status = 'True';
+  }
   orDefault(s, 'manualSelector', false);
 }
 

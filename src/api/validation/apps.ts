@@ -111,9 +111,30 @@ export function validateDaemonSet(ds: KubeObject, old?: KubeObject): StatusCause
     out.push(notSupported('spec.updateStrategy.type', us.type, ['OnDelete', 'RollingUpdate']));
   }
   if (us.type === 'RollingUpdate' && isObject(us.rollingUpdate)) {
-    out.push(...validateRollingUpdate(us.rollingUpdate, 'spec.updateStrategy.rollingUpdate', true));
+    out.push(...validateDaemonSetRollingUpdate(us.rollingUpdate, 'spec.updateStrategy.rollingUpdate'));
   }
   if (old) out.push(...immutableSelector(spec, specOf(old)));
+  return out;
+}
+
+/**
+ * maxUnavailable and maxSurge: non-negative ints or percents up to 100%, exactly one
+ * of them non-zero (the API defaults maxUnavailable to 1, so surging needs an
+ * explicit maxUnavailable: 0; pkg/apis/apps/validation ValidateRollingUpdateDaemonSet).
+ */
+function validateDaemonSetRollingUpdate(ru: Obj, path: string): StatusCause[] {
+  const out: StatusCause[] = [];
+  const fields = { maxUnavailable: ru.maxUnavailable, maxSurge: ru.maxSurge };
+  const values: Record<string, number> = {};
+  for (const [name, v] of Object.entries(fields)) {
+    const parsed = intOrPercent(v, child(path, name), out);
+    values[name] = parsed?.n ?? 0;
+    if (parsed?.percent && parsed.n > 100) out.push(invalid(child(path, name), raw(String(v)), 'must not be greater than 100%'));
+  }
+  const hasUnavailable = values.maxUnavailable !== 0;
+  const hasSurge = values.maxSurge !== 0;
+  if (hasUnavailable && hasSurge) out.push(invalid(child(path, 'maxSurge'), raw(String(ru.maxSurge)), 'may not be set when maxUnavailable is non-zero'));
+  else if (!hasUnavailable && !hasSurge) out.push(required(child(path, 'maxUnavailable'), 'cannot be 0 when maxSurge is 0'));
   return out;
 }
 
