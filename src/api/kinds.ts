@@ -65,6 +65,9 @@ export const BUILTIN_RESOURCES: ResourceInfo[] = [
     { kind: 'CertificateSigningRequest', plural: 'certificatesigningrequests', namespaced: false, shortNames: ['csr'],
       subresources: ['status', 'approval'] },
   ]),
+  ...group('policy', 'v1', [
+    { kind: 'PodDisruptionBudget', plural: 'poddisruptionbudgets', namespaced: true, shortNames: ['pdb'], subresources: ['status'] },
+  ]),
   ...group('coordination.k8s.io', 'v1', [{ kind: 'Lease', plural: 'leases', namespaced: true }]),
   ...group('discovery.k8s.io', 'v1', [{ kind: 'EndpointSlice', plural: 'endpointslices', namespaced: true }]),
   ...group('events.k8s.io', 'v1', [{ kind: 'Event', plural: 'events', namespaced: true, shortNames: ['ev'] }]),
@@ -79,5 +82,5 @@ export const BUILTIN_RESOURCES: ResourceInfo[] = [
 
 /** Groups in the order discovery lists them (core first, as kube-apiserver does). */
 export const BUILTIN_GROUP_ORDER = ['', 'apps', 'events.k8s.io', 'authentication.k8s.io', 'batch', 'certificates.k8s.io',
-  'storage.k8s.io',
+  'policy', 'storage.k8s.io',
   'coordination.k8s.io', 'discovery.k8s.io', 'scheduling.k8s.io', 'node.k8s.io', 'apiextensions.k8s.io'];

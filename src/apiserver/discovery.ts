@@ -99,7 +99,8 @@ export function apiResourceList(resources: ResourceInfo[], group: string, versio
       if (!s) continue;
       const k = s.kind(r);
       list.push({ name: `${r.plural}/${sub}`, singularName: '', namespaced: r.namespaced,
-        ...(k.group !== r.group ? { group: k.group } : {}), ...(k.version !== r.version ? { version: k.version } : {}),
+        // Another group version's kind (Scale, Eviction) names both, as kube's GroupVersionKindProvider storages do.
+        ...(k.group !== r.group || k.version !== r.version ? { group: k.group, version: k.version } : {}),
         kind: k.kind, verbs: s.verbs });
     }
   }

@@ -6,6 +6,7 @@ import { definition as csrApproving } from './csr-approving.ts';
 import { definition as csrSigning } from './csr-signing.ts';
 import { definition as daemonset } from './daemonset.ts';
 import { definition as deployment } from './deployment.ts';
+import { definition as disruption } from './disruption.ts';
 import { definition as endpoint } from './endpoints.ts';
 import { definition as endpointslice } from './endpointslice.ts';
 import { definition as garbageCollector } from './garbage-collector.ts';
@@ -35,6 +36,7 @@ export const CONTROLLERS: readonly ControllerDefinition[] = [
   job,
   ttlAfterFinished,
   cronjob,
+  disruption,
   endpoint,
   endpointslice,
   persistentVolumeBinder,

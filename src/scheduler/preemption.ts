@@ -1,10 +1,13 @@
-// DefaultPreemption (PostFilter), without PodDisruptionBudgets: when no node fits, find nodes
-// where evicting lower-priority pods lets the pod fit, keep as few victims as possible, and pick
-// the node whose victims matter least.
-// https://kubernetes.io/docs/concepts/scheduling-eviction/pod-priority-preemption/#preemption
+// DefaultPreemption (PostFilter): when no node fits, find nodes where evicting lower-priority pods
+// lets the pod fit, keep as few victims as possible (reprieving first the pods whose
+// PodDisruptionBudget would be violated), and pick the node whose victims matter least, fewest
+// budget violations first. Budgets are best effort here: the victims are deleted, not evicted.
+// https://kubernetes.io/docs/concepts/scheduling-eviction/pod-priority-preemption/#poddisruptionbudget-is-supported-but-not-guaranteed
+import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1.d.ts';
 import { type CycleState, type FilterPlugin, fitErrorMessage, reasonHistogram, runFilters, type Status, unresolvable } from './framework.ts';
 import type { PodInfo } from './pod-info.ts';
 import type { NodeInfo } from './snapshot.ts';
+import { labelSelectorFromMeta, matchesLabels, SelectorError } from '../api/selectors/index.ts';
 
 export const REASON_NOT_HELPFUL = 'Preemption is not helpful for scheduling';
 export const REASON_NO_VICTIMS = 'No preemption victims found for incoming pod';
@@ -16,6 +19,47 @@ export interface Candidate {
   node: NodeInfo;
   /** Most important first (higher priority, then earlier start). */
   victims: PodInfo[];
+  /** Victims whose eviction goes beyond what their PodDisruptionBudget allows. */
+  pdbViolations: number;
+}
+
+/** The cluster's PodDisruptionBudgets, read only when preemption runs. */
+export type BudgetLister = () => readonly PodDisruptionBudget[];
+
+/**
+ * filterPodsWithPDBViolation: splits pods (most important first) into those whose eviction would
+ * take a budget below zero disruptions and the others, spending each budget's disruptionsAllowed
+ * in order. Pods the eviction API already counted (status.disruptedPods) cost nothing; a budget
+ * with an empty selector matches nothing here.
+ */
+export function splitByBudgetViolation(pods: PodInfo[], pdbs: readonly PodDisruptionBudget[]): { violating: PodInfo[]; nonViolating: PodInfo[] } {
+  const allowed = pdbs.map((pdb) => pdb.status?.disruptionsAllowed ?? 0);
+  const selectors = pdbs.map((pdb) => {
+    try {
+      const sel = labelSelectorFromMeta(pdb.spec?.selector);
+      return sel.nothing || sel.requirements.length === 0 ? undefined : sel;
+    } catch (e) {
+      if (e instanceof SelectorError) return undefined; // an invalid selector matches no pod
+      throw e;
+    }
+  });
+  const violating: PodInfo[] = [];
+  const nonViolating: PodInfo[] = [];
+  for (const p of pods) {
+    const labels = p.pod.metadata?.labels;
+    let violated = false;
+    if (labels && Object.keys(labels).length > 0) {
+      pdbs.forEach((pdb, i) => {
+        const sel = selectors[i];
+        if (!sel || pdb.metadata?.namespace !== p.pod.metadata?.namespace || !matchesLabels(sel, labels)) return;
+        if (pdb.status?.disruptedPods?.[p.pod.metadata?.name ?? ''] !== undefined) return;
+        allowed[i]--;
+        if (allowed[i] < 0) violated = true;
+      });
+    }
+    (violated ? violating : nonViolating).push(p);
+  }
+  return { violating, nonViolating };
 }
 
 export interface PreemptionOutcome {
@@ -52,7 +96,8 @@ function notEligible(cycle: CycleState, statuses: Map<NodeInfo, Status>): string
  * filters PreFilter kept for this pod; their state follows each removal. The snapshot and the
  * state are restored before returning.
  */
-export function selectVictimsOnNode(cycle: CycleState, active: readonly FilterPlugin[], node: NodeInfo): Candidate | Status {
+export function selectVictimsOnNode(cycle: CycleState, active: readonly FilterPlugin[], node: NodeInfo,
+  pdbs: readonly PodDisruptionBudget[] = []): Candidate | Status {
   const { snapshot, podInfo } = cycle;
   const potential = [...node.pods.values()].filter((p) => p.priority < podInfo.priority);
   if (potential.length === 0) return unresolvable('DefaultPreemption', REASON_NO_VICTIMS);
@@ -72,15 +117,22 @@ export function selectVictimsOnNode(cycle: CycleState, active: readonly FilterPl
     const status = runFilters(cycle, active, node);
     if (status) return status;
     potential.sort(moreImportantFirst);
+    const { violating, nonViolating } = splitByBudgetViolation(potential, pdbs);
     const victims: PodInfo[] = [];
-    for (const p of potential) {
+    let pdbViolations = 0;
+    /** Puts p back; if the pod no longer fits, p stays a victim. */
+    const reprieve = (p: PodInfo): boolean => {
       add(p);
-      if (runFilters(cycle, active, node) !== null) {
-        remove(p);
-        victims.push(p);
-      }
-    }
-    return { node, victims };
+      if (runFilters(cycle, active, node) === null) return true;
+      remove(p);
+      victims.push(p);
+      return false;
+    };
+    // Budget-violating pods are reprieved first, then the others, each most important first.
+    for (const p of violating) if (!reprieve(p)) pdbViolations++;
+    for (const p of nonViolating) reprieve(p);
+    if (violating.length > 0 && nonViolating.length > 0) victims.sort(moreImportantFirst);
+    return { node, victims, pdbViolations };
   } finally {
     for (const p of [...removed]) add(p);
   }
@@ -88,7 +140,7 @@ export function selectVictimsOnNode(cycle: CycleState, active: readonly FilterPl
 
 /** pickOneNodeForPreemption's criteria, in order; each keeps the candidates with the best value. */
 const criteria: ((c: Candidate) => number)[] = [
-  // Fewest PodDisruptionBudget violations: PDBs are not modelled, every candidate has none.
+  (c) => -c.pdbViolations, // fewest PodDisruptionBudget violations
   (c) => -c.victims[0].priority, // lowest highest-priority victim
   (c) => -c.victims.reduce((sum, v) => sum + MAX_INT32 + v.priority + 1, 0), // smallest (shifted) priority sum
   (c) => -c.victims.length, // fewest victims
@@ -127,6 +179,7 @@ export function preempt(
   active: readonly FilterPlugin[],
   statuses: Map<NodeInfo, Status>,
   random: () => number,
+  budgets: BudgetLister = () => [],
 ): PreemptionOutcome {
   const reason = notEligible(cycle, statuses);
   if (reason) return { message: `preemption: ${reason}` };
@@ -138,13 +191,14 @@ export function preempt(
     else potential.push(node);
   }
   const candidates: Candidate[] = [];
+  const pdbs = potential.length > 0 ? budgets() : [];
   if (potential.length > 0) {
     const n = potential.length;
     const offset = Math.floor(random() * n) % n;
     const wanted = Math.min(n, Math.max(MIN_CANDIDATE_NODES_ABSOLUTE, Math.trunc((n * MIN_CANDIDATE_NODES_PERCENTAGE) / 100)));
     for (let i = 0; i < n && candidates.length < wanted; i++) {
       const node = potential[(offset + i) % n];
-      const r = selectVictimsOnNode(cycle, active, node);
+      const r = selectVictimsOnNode(cycle, active, node, pdbs);
       if ('victims' in r) candidates.push(r);
       else nodeStatuses.set(node, r);
     }

@@ -20,7 +20,7 @@ import { nodeUnschedulable } from './plugins/node-unschedulable.ts';
 import { podTopologySpreadFilter } from './plugins/pod-topology-spread.ts';
 import { podTopologySpreadScore } from './plugins/pod-topology-spread-score.ts';
 import { taintTolerationFilter, taintTolerationScore } from './plugins/taint-toleration.ts';
-import { preempt, type PreemptionOutcome } from './preemption.ts';
+import { type BudgetLister, preempt, type PreemptionOutcome } from './preemption.ts';
 import type { ClusterSnapshot, NodeInfo } from './snapshot.ts';
 
 /** The default profile's filters, in kube-scheduler's order (the first failing one names the reason). */
@@ -42,6 +42,8 @@ export interface ScheduleOptions {
   percentageOfNodesToScore?: number;
   /** Try preemption (PostFilter) when no node fits; default true. */
   preemption?: boolean;
+  /** The PodDisruptionBudgets preemption tries not to violate (none by default). */
+  pdbs?: BudgetLister;
   filters?: readonly FilterPlugin[];
   scores?: readonly ScorePlugin[];
 }
@@ -156,7 +158,7 @@ export function schedulePod(snapshot: ClusterSnapshot, pod: Pod, opts: ScheduleO
   const reasons = reasonHistogram(result.statuses.values());
   if (opts.preemption === false) return { unschedulable: { reasons, message: fitErrorMessage(numAll, reasons) } };
   // A PreFilter failure (none of the default plugins has one) fails every node alike: nothing to preempt for.
-  const p: PreemptionOutcome = Array.isArray(active) ? preempt(cycle, active, result.statuses, opts.random ?? Math.random) : { message: '' };
+  const p: PreemptionOutcome = Array.isArray(active) ? preempt(cycle, active, result.statuses, opts.random ?? Math.random, opts.pdbs) : { message: '' };
   const message = fitErrorMessage(numAll, reasons, p.message);
   if (!p.candidate) return { unschedulable: { reasons, message } };
   return {

@@ -6,12 +6,13 @@
 // https://kubernetes.io/docs/concepts/scheduling-eviction/kube-scheduler/
 import type { Namespace, Node, Pod } from 'kubernetes-types/core/v1.d.ts';
 import type { PriorityClass } from 'kubernetes-types/scheduling/v1.d.ts';
+import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1.d.ts';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { isNotFound } from '../client/errors.ts';
 import type { EventRecorder } from '../client/events.ts';
 import type { SharedInformer } from '../client/informer.ts';
 import type { SharedInformerFactory } from '../client/informer-factory.ts';
-import { R, resourcePath } from '../client/resources.ts';
+import { builtin, R, resourcePath } from '../client/resources.ts';
 import type { RestClient } from '../client/rest.ts';
 import { sleep } from '../client/wait.ts';
 import { podKey, type PodInfo } from './pod-info.ts';
@@ -28,7 +29,7 @@ import { PodStatusWriter } from './wiring-status.ts';
 
 export interface SchedulerOptions {
   client: RestClient;
-  /** Shared informers (pods, nodes, namespaces, priorityclasses are taken from it). */
+  /** Shared informers (pods, nodes, namespaces, priorityclasses, poddisruptionbudgets are taken from it). */
   informers: SharedInformerFactory;
   /** Reports as 'default-scheduler'. */
   recorder: EventRecorder;
@@ -72,6 +73,8 @@ export class Scheduler {
   private readonly nodes: SharedInformer<Node>;
   private readonly namespaces: SharedInformer<Namespace>;
   private readonly priorityClasses: SharedInformer<PriorityClass>;
+  /** What preemption weighs its victims against. */
+  private readonly pdbs: SharedInformer<PodDisruptionBudget>;
   private readonly priorities: PriorityResolver;
   /** Pods assumed onto a node whose binding the informer has not shown yet. */
   private readonly assumed = new Map<string, PodInfo>();
@@ -99,6 +102,7 @@ export class Scheduler {
     this.namespaces = opts.informers.informerFor<Namespace>(R.namespaces);
     this.priorityClasses = opts.informers.informerFor<PriorityClass>(R.priorityclasses);
     this.priorities = new PriorityResolver(this.priorityClasses);
+    this.pdbs = opts.informers.informerFor<PodDisruptionBudget>(builtin('poddisruptionbudgets.policy'));
   }
 
   /** Waits for the caches, then schedules until stop(). */
@@ -121,7 +125,7 @@ export class Scheduler {
 
   private async runInner(): Promise<void> {
     const stop = this.stopController.signal;
-    const informers = [this.priorityClasses, this.namespaces, this.nodes, this.pods];
+    const informers = [this.priorityClasses, this.namespaces, this.nodes, this.pods, this.pdbs];
     for (const i of informers) i.start();
     while (!stop.aborted && !informers.every((i) => i.hasSynced())) await sleep(50, stop);
     if (stop.aborted) return;
@@ -234,7 +238,7 @@ export class Scheduler {
     const started = performance.now();
     const reserved = this.reserveNominated(pod, q.key);
     try {
-      result = schedulePod(this.snapshot, pod, { percentageOfNodesToScore: this.opts.percentageOfNodesToScore });
+      result = schedulePod(this.snapshot, pod, { percentageOfNodesToScore: this.opts.percentageOfNodesToScore, pdbs: () => this.pdbs.list() });
     } catch (e) {
       this.log(`scheduling pod ${q.key}: ${(e as Error).stack ?? e}`);
       this.queue.requeueAfterError(q);

@@ -24,7 +24,11 @@ export async function evictVictims(
         message: `${schedulerName}: preempting to accommodate a higher priority pod`,
         lastTransitionTime: rfc3339(),
       };
-      await client.patch(R.pods, name, { status: { conditions: [condition] } }, { namespace: ns, subresource: 'status', type: 'strategic' });
+      // UpdatePodCondition: no write when the pod already carries this very condition.
+      const had = victim.status?.conditions?.find((c) => c.type === 'DisruptionTarget');
+      if (!had || had.status !== 'True' || had.reason !== condition.reason || had.message !== condition.message) {
+        await client.patch(R.pods, name, { status: { conditions: [condition] } }, { namespace: ns, subresource: 'status', type: 'strategic' });
+      }
       await client.delete(R.pods, name, { namespace: ns, preconditions: victim.metadata?.uid ? { uid: victim.metadata.uid } : undefined });
       recorder.event(victim, 'Normal', 'Preempted', `Preempted by pod ${preemptor.metadata?.uid ?? podKey(preemptor)} on node ${nodeName}`);
     } catch (e) {

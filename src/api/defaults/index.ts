@@ -8,6 +8,7 @@ import {
 } from './core.ts';
 import { defaultCustomResourceDefinition, defaultEndpointSlice, defaultPriorityClass, defaultStorageClass } from './other.ts';
 import { defaultPod } from './pod.ts';
+import { defaultPodDisruptionBudget } from './policy.ts';
 import { defaultCronJob, defaultDaemonSet, defaultDeployment, defaultJob, defaultReplicaSet, defaultStatefulSet } from './workloads.ts';
 
 export { imageTag, defaultPullPolicy } from './podspec.ts';
@@ -32,6 +33,7 @@ const DEFAULTERS: Record<string, (obj: KubeObject) => void> = {
   'batch/Job': defaultJob,
   'batch/CronJob': defaultCronJob,
   'discovery.k8s.io/EndpointSlice': defaultEndpointSlice,
+  'policy/PodDisruptionBudget': defaultPodDisruptionBudget,
   'scheduling.k8s.io/PriorityClass': defaultPriorityClass,
   'storage.k8s.io/StorageClass': defaultStorageClass,
   'apiextensions.k8s.io/CustomResourceDefinition': defaultCustomResourceDefinition,

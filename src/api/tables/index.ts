@@ -12,6 +12,7 @@ import {
 import { customResourcePrinter, defaultPrinter } from './custom.ts';
 import { eventPrinter } from './events.ts';
 import { podPrinter } from './pod.ts';
+import { podDisruptionBudgetPrinter } from './policy.ts';
 import { storageClassPrinter } from './storage.ts';
 import type { PrinterColumn, Printer, Table, TableRow } from './types.ts';
 import {
@@ -45,6 +46,7 @@ const PRINTERS: Record<string, Printer> = {
   'certificates.k8s.io/CertificateSigningRequest': certificateSigningRequestPrinter,
   'coordination.k8s.io/Lease': leasePrinter,
   'discovery.k8s.io/EndpointSlice': endpointSlicePrinter,
+  'policy/PodDisruptionBudget': podDisruptionBudgetPrinter,
   'events.k8s.io/Event': eventPrinter,
   'scheduling.k8s.io/PriorityClass': priorityClassPrinter,
   'node.k8s.io/RuntimeClass': runtimeClassPrinter,

@@ -14,6 +14,7 @@ import { crdNameFn, validateCustomResourceDefinition } from './crd.ts';
 import { validateObjectMeta, validateObjectMetaUpdate } from './meta.ts';
 import { nameIsDNS1035Label, nameIsDNSLabel, nameIsDNSSubdomain, type NameFn } from './names.ts';
 import { validatePod } from './pod.ts';
+import { validatePodDisruptionBudget } from './policy.ts';
 import { validateService } from './service.ts';
 import { validateStorageClass } from './storage.ts';
 
@@ -45,6 +46,7 @@ const VALIDATORS: Record<string, KindValidator> = {
   'batch/CronJob': validateCronJob,
   'certificates.k8s.io/CertificateSigningRequest': validateCertificateSigningRequest,
   'coordination.k8s.io/Lease': validateLease,
+  'policy/PodDisruptionBudget': validatePodDisruptionBudget,
   'discovery.k8s.io/EndpointSlice': validateEndpointSlice,
   'events.k8s.io/Event': validateEventsV1Event,
   'scheduling.k8s.io/PriorityClass': validatePriorityClass,

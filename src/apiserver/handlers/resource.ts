@@ -15,6 +15,7 @@ import { contentTypeOf, negotiate, type OutputFormat, partialMetadata } from './
 import { handlePatch } from './patch.ts';
 import { handleScale } from './scale.ts';
 import { handleBinding } from './binding.ts';
+import { handleEviction } from './eviction.ts';
 import { handleTokenRequest } from './token-request.ts';
 import { handleWatch } from './watch-stream.ts';
 import { handleSelfSubjectReview } from '../authz/self-subject-review.ts';
@@ -25,6 +26,7 @@ const SUBRESOURCE_VERBS: Record<string, string[]> = {
   status: ['get', 'update', 'patch'],
   scale: ['get', 'update', 'patch'],
   binding: ['create'],
+  eviction: ['create'],
   finalize: ['update'],
   approval: ['get', 'update', 'patch'],
   token: ['create'],
@@ -40,6 +42,7 @@ export async function handleResource(call: ResourceCall): Promise<void> {
     if (!verbs.includes(info.verb)) throw errors.methodNotAllowed(info.verb, `${r.plural}/${sub}`);
     if (sub === 'scale') return handleScale(call);
     if (sub === 'binding') return handleBinding(call);
+    if (sub === 'eviction') return handleEviction(call);
     if (sub === 'token') return handleTokenRequest(call);
   } else if (r.plural === 'bindings' && r.group === '' && info.verb === 'create') {
     return handleBinding(call);

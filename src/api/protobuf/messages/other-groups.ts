@@ -80,6 +80,12 @@ export const POLICY_V1: PackageMessages = {
   },
 };
 
+/** policy/v1beta1 Eviction: pods/eviction still accepts it (kube's EvictionREST.AcceptsGroupVersion). */
+export const POLICY_V1BETA1: PackageMessages = {
+  pkg: 'policy.v1beta1',
+  messages: { Eviction: '1 metadata meta.v1.ObjectMeta, 2 deleteOptions meta.v1.DeleteOptions?' },
+};
+
 export const AUTOSCALING_V1: PackageMessages = {
   pkg: 'autoscaling.v1',
   messages: {
