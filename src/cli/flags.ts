@@ -25,7 +25,7 @@ export function parseFlags<T extends Record<string, FlagSpec>>(command: string, 
     const lines = Object.entries(specs).map(([name, s]) => {
       const flag = s.type === 'string' ? `--${name} VALUE` : `--${name}`;
       const def = s.default !== undefined && s.default !== '' && s.default !== false ? ` (default ${JSON.stringify(s.default)})` : '';
-      return `  ${flag.padEnd(34)}${s.help}${def}`;
+      return `  ${`${flag} `.padEnd(34)}${s.help}${def}`;
     });
     console.log(`Usage: skiff ${command} [flags]\n\n${summary}\n\nFlags:\n${lines.join('\n')}\n  ${'--help'.padEnd(34)}show this help`);
     process.exit(0);

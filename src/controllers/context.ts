@@ -13,6 +13,16 @@ export interface ControllerOptions {
   nodeCidrMaskSize: number;
   /** A node whose Lease is not renewed for this long becomes Ready=Unknown (--node-monitor-grace-period, 40 s). */
   nodeMonitorGracePeriodMs: number;
+  /** How often node health and zone states are re-evaluated (--node-monitor-period, 5 s). */
+  nodeMonitorPeriodMs: number;
+  /** Nodes per second tainted NoExecute (evicted) in a healthy zone (--node-eviction-rate, 0.1). */
+  nodeEvictionRate: number;
+  /** ...in a partially disrupted zone of more than largeClusterSizeThreshold nodes (--secondary-node-eviction-rate, 0.01). */
+  secondaryNodeEvictionRate: number;
+  /** Fraction of not-Ready nodes (3 or more) that makes a zone partially disrupted (--unhealthy-zone-threshold, 0.55). */
+  unhealthyZoneThreshold: number;
+  /** A partially disrupted zone of at most this many nodes evicts nothing (--large-cluster-size-threshold, 50). */
+  largeClusterSizeThreshold: number;
   /** Default tolerationSeconds for not-ready/unreachable taints (300 s) — admission fills it into pods. */
   defaultTolerationSeconds: number;
   /** Periodic resync of informers. */
@@ -25,6 +35,11 @@ export const DEFAULT_CONTROLLER_OPTIONS: ControllerOptions = {
   clusterCidr: DEFAULT_CLUSTER_CIDR,
   nodeCidrMaskSize: 24,
   nodeMonitorGracePeriodMs: 40_000,
+  nodeMonitorPeriodMs: 5000,
+  nodeEvictionRate: 0.1,
+  secondaryNodeEvictionRate: 0.01,
+  unhealthyZoneThreshold: 0.55,
+  largeClusterSizeThreshold: 50,
   defaultTolerationSeconds: 300,
   resyncPeriodMs: 10 * 60_000,
 };

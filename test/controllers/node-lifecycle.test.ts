@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { Lease } from 'kubernetes-types/coordination/v1.d.ts';
 import type { Event, Node, Pod, Taint, Toleration } from 'kubernetes-types/core/v1.d.ts';
 import { R } from '../../src/client/resources.ts';
-import { definition, desiredTaints, evictionTime, reconcileTaints, tolerates } from '../../src/controllers/node-lifecycle.ts';
+import { definition, evictionTime, noScheduleTaints, reconcileNoScheduleTaints, swapNoExecuteTaints, tolerates } from '../../src/controllers/node-lifecycle.ts';
 import { type Harness, startHarness, waitFor } from './harness.ts';
 
 const GRACE_MS = 1500;
@@ -76,7 +76,10 @@ describe('node lifecycle controller', { timeout: 60_000 }, () => {
   let h: Harness;
   const kubelets: FakeKubelet[] = [];
   before(async () => {
-    h = await startHarness([definition], { options: { nodeMonitorGracePeriodMs: GRACE_MS } });
+    // A fast eviction rate: a node registers before it posts Ready, so the controller may briefly see every
+    // node not Ready ("master disruption"), and leaving that starts the zone's limiter empty (one token per
+    // 1/rate s, as upstream). Rates are tested in node-lifecycle-zones.test.ts.
+    h = await startHarness([definition], { options: { nodeMonitorGracePeriodMs: GRACE_MS, nodeEvictionRate: 10 } });
   });
   after(async () => {
     for (const k of kubelets) k.stop();
@@ -179,15 +182,27 @@ describe('taint and toleration rules', () => {
     assert.equal(evictionTime(podWith([{ operator: 'Exists', tolerationSeconds: -3 }]), [unreachable], 5), t0, 'negative means at once after the taint');
   });
 
-  it('derives taints from conditions and keeps timeAdded of existing ones', () => {
-    const node: Node = { spec: { unschedulable: true, taints: [{ key: 'x', effect: 'NoSchedule' }, unreachable] },
-      status: { conditions: [{ type: 'Ready', status: 'Unknown' }, { type: 'DiskPressure', status: 'True' }] } };
-    const desired = desiredTaints(node);
+  it('derives NoSchedule taints from conditions and leaves NoExecute and foreign taints alone', () => {
+    const node: Node = { spec: { unschedulable: true, taints: [{ key: 'x', effect: 'NoSchedule' }, unreachable,
+      { key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' }] },
+    status: { conditions: [{ type: 'Ready', status: 'Unknown' }, { type: 'DiskPressure', status: 'True' }, { type: 'MemoryPressure', status: 'False' }] } };
+    const desired = noScheduleTaints(node);
     assert.deepEqual(desired.map((t) => `${t.key}:${t.effect}`).sort(), ['node.kubernetes.io/disk-pressure:NoSchedule',
-      'node.kubernetes.io/unreachable:NoExecute', 'node.kubernetes.io/unreachable:NoSchedule', 'node.kubernetes.io/unschedulable:NoSchedule']);
-    const next = reconcileTaints(node, desired)!;
-    assert.equal(next.find((t) => t.key === unreachable.key && t.effect === 'NoExecute')!.timeAdded, unreachable.timeAdded);
-    assert.ok(next.some((t) => t.key === 'x'));
-    assert.equal(reconcileTaints({ ...node, spec: { ...node.spec, taints: next } }, desired), undefined, 'nothing to change');
+      'node.kubernetes.io/unreachable:NoSchedule', 'node.kubernetes.io/unschedulable:NoSchedule']);
+    const next = reconcileNoScheduleTaints(node, desired)!;
+    assert.deepEqual(next.map((t) => `${t.key}:${t.effect}`).sort(), ['node.kubernetes.io/disk-pressure:NoSchedule',
+      'node.kubernetes.io/unreachable:NoExecute', 'node.kubernetes.io/unreachable:NoSchedule',
+      'node.kubernetes.io/unschedulable:NoSchedule', 'x:NoSchedule'], 'not-ready:NoSchedule goes, the NoExecute taint stays');
+    assert.equal(next.find((t) => t.effect === 'NoExecute')!.timeAdded, unreachable.timeAdded);
+    assert.equal(reconcileNoScheduleTaints({ ...node, spec: { ...node.spec, taints: next } }, desired), undefined, 'nothing to change');
+  });
+
+  it('swaps the NoExecute taints, stamping the new one', () => {
+    const node: Node = { spec: { taints: [{ key: 'x', effect: 'NoExecute' }, unreachable] } };
+    const now = new Date('2025-02-02T00:00:00Z');
+    const swapped = swapNoExecuteTaints(node, 'node.kubernetes.io/not-ready', ['node.kubernetes.io/unreachable'], now)!;
+    assert.deepEqual(swapped, [{ key: 'x', effect: 'NoExecute' }, { key: 'node.kubernetes.io/not-ready', effect: 'NoExecute', timeAdded: '2025-02-02T00:00:00Z' }]);
+    assert.equal(swapNoExecuteTaints(node, 'node.kubernetes.io/unreachable', ['node.kubernetes.io/not-ready']), undefined, 'already so');
+    assert.deepEqual(swapNoExecuteTaints(node, undefined, ['node.kubernetes.io/unreachable', 'node.kubernetes.io/not-ready']), [{ key: 'x', effect: 'NoExecute' }]);
   });
 });

@@ -84,7 +84,11 @@ spec:
       const node = await getJson<Node>(s, ['node', name]);
       const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
       assert.deepEqual([ready?.status, ready?.reason, ready?.message], ['Unknown', 'NodeStatusUnknown', 'Kubelet stopped posting node status.']);
-      const taints = (node.spec?.taints ?? []).map((t) => `${t.key}:${t.effect}`).sort();
+      // NoExecute taints come through the zone's rate limiter (--node-eviction-rate, 0.1 nodes/s): not all at once.
+      const taints = await waitFor(`${name} tainted unreachable`, async () => {
+        const t = ((await getJson<Node>(s, ['node', name])).spec?.taints ?? []).map((x) => `${x.key}:${x.effect}`).sort();
+        return t.length === 2 && t;
+      }, 30_000, 250);
       assert.deepEqual(taints, ['node.kubernetes.io/unreachable:NoExecute', 'node.kubernetes.io/unreachable:NoSchedule']);
     }
 
