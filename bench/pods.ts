@@ -11,7 +11,7 @@
 // - `skiff up` from start to node Ready; idle RSS of the whole cluster after the pods are gone.
 // Flags: --replicas N (100), --keep (leave the cluster running and print its data dir).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Deployment } from 'kubernetes-types/apps/v1.d.ts';
@@ -98,15 +98,18 @@ const isRunning = (p: Pod) => p.status?.phase === 'Running' && (p.status.contain
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'skiff-bench-pods-'));
   const t0 = performance.now();
-  const up = spawn(SKIFF, ['up', '--data-dir', dataDir, '--port', '0', '--node-name', 'bench'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Output goes to a file, not a pipe: with --keep the cluster outlives this process.
+  const logPath = join(dataDir, 'up.log');
+  const logFd = openSync(logPath, 'a');
+  const up = spawn(SKIFF, ['up', '--data-dir', dataDir, '--port', '0', '--node-name', 'bench'], { stdio: ['ignore', logFd, logFd], detached: KEEP });
+  closeSync(logFd);
   let out = '';
   let firstLineMs = 0;
-  up.stdout.on('data', (d) => {
+  const tail = setInterval(() => {
+    out = readFileSync(logPath, 'utf8');
     // The first line comes once Node has loaded Skiff's modules: the cost before any step runs.
-    if (!out) firstLineMs = performance.now() - t0;
-    out += d;
-  });
-  up.stderr.on('data', (d) => (out += d));
+    if (out && !firstLineMs) firstLineMs = performance.now() - t0;
+  }, 5);
   const exited = new Promise<void>((r) => up.once('exit', () => r()));
   let client: RestClient | undefined;
   try {
@@ -115,6 +118,7 @@ async function main(): Promise<void> {
       return /cluster ready in/.test(out) ? true : undefined;
     }, 120_000, 20);
     const readyMs = performance.now() - t0;
+    clearInterval(tail);
     client = RestClient.fromKubeconfig(join(dataDir, 'kubeconfig'));
     const node = await client.get<Node>(R.nodes, 'bench');
     if (!node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) throw new Error('node not Ready after "cluster ready"');
@@ -200,8 +204,10 @@ async function main(): Promise<void> {
     console.log(`|${'-'.repeat(w[0] + 2)}|${'-'.repeat(w[1] + 2)}|${'-'.repeat(w[2] + 2)}|`);
     for (const r of rows) console.log(`| ${r[0].padEnd(w[0])} | ${r[1].padEnd(w[1])} | ${r[2].padEnd(w[2])} |`);
   } finally {
+    clearInterval(tail);
     await client?.close();
     if (KEEP) {
+      up.unref();
       log(`cluster left running: KUBECONFIG=${join(dataDir, 'kubeconfig')}, pid ${up.pid}`);
     } else {
       up.kill('SIGTERM');
