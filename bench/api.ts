@@ -1,7 +1,8 @@
 // npm run bench:api — the API server against its own store's physical limit, in one run.
 // Prints one table: creates/s (1 and 32 clients) beside raw node:sqlite inserts of the same
 // payloads, GET p50/p99, LIST of 50,000 pods (time, bytes) with the server's RSS, and the
-// p99 delivery latency of one event to 500 watchers.
+// p99 delivery latency of one event to 500 watchers. Beside the creates, an HTTPS + JSON echo
+// server with nothing behind it (bench/https-echo.ts) gives the transport's own ceiling here.
 // `-- --store etcd` also starts a 3-member etcd cluster (test/helpers/etcd-cluster.ts) and runs
 // the same measures on a server stored in it, printed beside the SQLite run, then raw etcd
 // writes of the same payloads with the same 32 clients (bench/etcd-raw.ts), so the ratio of
@@ -14,6 +15,7 @@ import { Agent, request } from 'undici';
 import { startServer, type TestServer } from '../test/helpers/skiff-server.ts';
 import { startEtcdCluster } from '../test/helpers/etcd-cluster.ts';
 import { rawEtcdRates } from './etcd-raw.ts';
+import { httpsEchoRate } from './https-echo.ts';
 
 const argv = process.argv.slice(2);
 const args = new Set(argv);
@@ -73,7 +75,7 @@ function rawSqliteInsertsPerSecond(n: number): { perTx: number; oneTx: number } 
 type Row = [measure: string, value: string, target: string];
 
 /** The API measures on one running server. */
-async function measureApi(s: TestServer): Promise<{ rows: Row[]; creates32: number }> {
+async function measureApi(s: TestServer, withEcho = false): Promise<{ rows: Row[]; creates32: number; echo32: number }> {
   const agent = new Agent({ connect: { ca: s.ca }, connections: 64, pipelining: 1 });
   const auth = { authorization: `Bearer ${s.token}`, 'content-type': 'application/json' };
   const call = async (method: 'GET' | 'POST', path: string, body?: string) => {
@@ -84,6 +86,7 @@ async function measureApi(s: TestServer): Promise<{ rows: Row[]; creates32: numb
   };
   const rows: Row[] = [];
   let c32 = 0;
+  let echo32 = 0;
   try {
     for (const ns of ['bench1', 'bench32', 'pods', 'watch']) {
       await call('POST', '/api/v1/namespaces', JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }));
@@ -98,6 +101,11 @@ async function measureApi(s: TestServer): Promise<{ rows: Row[]; creates32: numb
     };
     const c1 = await createRate('bench1', 1, Math.min(CREATES, 3000));
     c32 = await createRate('bench32', 32, CREATES);
+    // Right after, with the same client: the most any server process gets from HTTPS + JSON here.
+    if (withEcho) {
+      const tls = { cert: join(s.dataDir, 'tls', 'serving.crt'), key: join(s.dataDir, 'tls', 'serving.key'), ca: s.ca };
+      echo32 = await httpsEchoRate(tls, CREATES, 32, payload);
+    }
     rows.push(['creates/s, 1 client (1 KiB ConfigMaps)', c1.toFixed(0), '']);
     rows.push(['creates/s, 32 clients', c32.toFixed(0), '>= 3,000 (SQLite)']);
 
@@ -169,7 +177,7 @@ async function measureApi(s: TestServer): Promise<{ rows: Row[]; creates32: numb
     await agent.close().catch(() => {});
     await s.cleanup();
   }
-  return { rows, creates32: c32 };
+  return { rows, creates32: c32, echo32 };
 }
 
 /** Prints rows of [measure, value per column..., target]. */
@@ -182,12 +190,15 @@ function printTable(columns: string[], rows: string[][]): void {
 }
 
 async function main(): Promise<void> {
-  const sqlite = await measureApi(await startServer({ extraArgs: ['--store', 'sqlite'] }));
+  const sqlite = await measureApi(await startServer({ extraArgs: ['--store', 'sqlite'] }), true);
   const raw = rawSqliteInsertsPerSecond(CREATES);
   const sqliteRaw: Row[] = [
     ['raw node:sqlite inserts/s, one transaction each', raw.perTx.toFixed(0), ''],
     ['raw node:sqlite inserts/s, all in one transaction', raw.oneTx.toFixed(0), ''],
     ['API creates (32 clients) / raw per-transaction inserts', `${((sqlite.creates32 / raw.perTx) * 100).toFixed(0)}%`, '>= 40%'],
+    ['HTTPS + JSON echo server, no store, 32 clients (transport ceiling)', sqlite.echo32.toFixed(0), ''],
+    ['  transport ceiling / raw per-transaction inserts', `${((sqlite.echo32 / raw.perTx) * 100).toFixed(0)}%`, ''],
+    ['  API creates (32 clients) / transport ceiling', `${((sqlite.creates32 / sqlite.echo32) * 100).toFixed(0)}%`, ''],
   ];
   if (STORE === 'sqlite') {
     printTable(['measure', 'skiff'], [...sqlite.rows.slice(0, 2), ...sqliteRaw, ...sqlite.rows.slice(2)]);

@@ -78,9 +78,15 @@ function rawOf(ev: WatchEvent, value: string, rev: number): string {
   return raw;
 }
 
+const EVERYTHING: ObjectFilter = { everything: true, matches: () => true };
+
 /** Translates one store event; undefined when neither side passes the filter. */
 function translate(ev: WatchEvent, filter: ObjectFilter): KubeWatchEvent | undefined {
   const rev = ev.kv.modRevision;
+  // Name and namespace never change, so the key decides for the object before and after alike.
+  const byKey = filter.matchesKey?.(ev.kv.key);
+  if (byKey === false) return undefined;
+  if (byKey) filter = EVERYTHING;
   if (ev.type === 'delete') {
     const value = ev.prevKv?.value ?? ev.kv.value;
     const last = new StoredWatchEvent('DELETED', value, rev, rawOf(ev, value, rev));
