@@ -17,7 +17,49 @@ runStoreConformance('etcd', async () => {
   return { store, cleanup: () => store.close() };
 });
 
+/** etcd's own count of watchers, summed over the members (its Prometheus gauge). */
+async function etcdWatchers(): Promise<number> {
+  let total = 0;
+  for (const url of cluster.endpoints) {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    total += Number(/^etcd_debugging_mvcc_watcher_total (\S+)/m.exec(text)?.[1] ?? NaN);
+  }
+  return total;
+}
+
 describe('etcd store', () => {
+  it('shares one etcd watch among the watches of a prefix, each from its own revision', async () => {
+    const store: EtcdStore = openEtcdStore({ endpoints: cluster.endpoints, prefix: '/skiff-shared' });
+    try {
+      const prefix = uniquePrefix('shared');
+      const start = await store.currentRevision();
+      const first = await store.create(`${prefix}a`, '1');
+      const before = await etcdWatchers();
+      const collectors = Array.from({ length: 20 }, () => new WatchCollector());
+      const watches = [];
+      // Half from before the first write (replayed from etcd or the ring), half from after it.
+      for (const [i, c] of collectors.entries()) watches.push(await store.watch(prefix, i % 2 ? first.revision : start, c));
+      await store.create(`${prefix}b`, '2');
+      await store.create(`${prefix}c`, '3');
+      for (const [i, c] of collectors.entries()) {
+        const evs = await c.waitForEvents(i % 2 ? 2 : 3);
+        assert.deepEqual(evs.map((e) => e.kv.value), i % 2 ? ['2', '3'] : ['1', '2', '3'], `watch ${i}`);
+      }
+      const during = await etcdWatchers();
+      assert.ok(during - before <= 2, `20 watches of one prefix opened ${during - before} etcd watches`);
+      // A watch that joins after events went by gets them, in order, from the shared watch.
+      const late = new WatchCollector();
+      watches.push(await store.watch(prefix, start, late));
+      assert.deepEqual((await late.waitForEvents(3)).map((e) => e.kv.value), ['1', '2', '3']);
+      for (const w of watches) w.cancel();
+      const deadline = Date.now() + 10_000;
+      while (await etcdWatchers() > before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(await etcdWatchers(), before, 'the etcd watch ends with its last watcher');
+    } finally {
+      await store.close();
+    }
+  });
+
   it('keeps writing and watching while a member is killed and restarted', async () => {
     const store: EtcdStore = openEtcdStore({ endpoints: cluster.endpoints, prefix: '/skiff-failover' });
     try {

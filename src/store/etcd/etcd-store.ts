@@ -12,6 +12,7 @@ import {
   type WatchEvent, type WatchHandlers, type WriteResult,
 } from '../store.ts';
 import { KeyCodec, rangeEnd } from './keys.ts';
+import { SharedWatch } from './shared-watch.ts';
 
 export interface EtcdStoreOptions {
   /** Client URLs of the members, e.g. http://127.0.0.1:2379. */
@@ -49,6 +50,8 @@ export class EtcdStore implements Store {
   private readonly keys: KeyCodec;
   /** Ends each open watch with an error (on close). */
   private readonly watchers = new Set<(err: Error) => void>();
+  /** The shared etcd watch of each watched prefix (shared-watch.ts). */
+  private readonly shared = new Map<string, Promise<SharedWatch>>();
   private closed = false;
   private compactTimer?: NodeJS.Timeout;
 
@@ -231,42 +234,51 @@ export class EtcdStore implements Store {
     // only cancel it later, so ask the way a list at that revision does.
     const compacted = await this.compactedRevision();
     if (fromRevision + 1 < compacted) throw new CompactedError(fromRevision, compacted);
-    const start = this.keys.encode(prefix);
-    const watcher = await this.client.watch().inRange({ start, end: rangeEnd(start) })
-      .startRevision(String(fromRevision + 1)).withPreviousKV().create();
-    let ended = false;
-    const fail = (err: Error) => {
-      if (ended) return;
-      ended = true;
+    let shared = this.shared.get(prefix);
+    if (!shared || !(await shared).canServe(fromRevision)) {
+      // The first watch of a prefix starts its shared etcd watch; one too far behind the shared
+      // one's recent events gets an etcd watch of its own.
+      shared = this.openSharedWatch(prefix, fromRevision, !shared);
+    }
+    return (await shared).subscribe(fromRevision, handlers);
+  }
+
+  /** An etcd watch of prefix from after `from`, fanned out by a SharedWatch; registered as the prefix's shared one if `register`. */
+  private async openSharedWatch(prefix: string, from: number, register: boolean): Promise<SharedWatch> {
+    let self: Promise<SharedWatch> | undefined;
+    const sw = new SharedWatch(from, () => {
       this.watchers.delete(fail);
-      void watcher.cancel().catch(() => undefined);
-      handlers.onError(err);
-    };
-    this.watchers.add(fail);
-    watcher.on('data', (res) => {
-      if (ended) return;
-      if (res.compact_revision && rev(res.compact_revision) > 0) {
-        fail(new CompactedError(fromRevision, rev(res.compact_revision)));
-        return;
-      }
-      if (res.events.length === 0) return;
-      const events: WatchEvent[] = res.events.map((ev) => {
-        const prevKv = ev.prev_kv ? this.kv(ev.prev_kv) : undefined;
-        if (ev.type === 'Put') return { type: 'put', kv: this.kv(ev.kv), ...(prevKv ? { prevKv } : {}) };
-        // A delete event carries only the key and the deleting revision: the value is the previous one.
-        const kv = prevKv ? { ...prevKv, modRevision: rev(ev.kv.mod_revision) } : this.kv(ev.kv);
-        return { type: 'delete', kv, ...(prevKv ? { prevKv } : {}) };
-      });
-      handlers.onEvents(events);
+      if (register && this.shared.get(prefix) === self) this.shared.delete(prefix);
     });
-    watcher.on('error', (err: Error) => fail(COMPACTED.test(err.message) ? new CompactedError(fromRevision, 0) : err));
-    return {
-      cancel: () => {
-        ended = true;
-        this.watchers.delete(fail);
-        void watcher.cancel().catch(() => undefined);
-      },
-    };
+    const fail = (err: Error) => sw.fail(err);
+    this.watchers.add(fail);
+    self = (async () => {
+      const start = this.keys.encode(prefix);
+      const watcher = await this.client.watch().inRange({ start, end: rangeEnd(start) })
+        .startRevision(String(from + 1)).withPreviousKV().create()
+        .catch((e: Error) => {
+          sw.fail(e);
+          throw e;
+        });
+      sw.attach({ cancel: () => void watcher.cancel().catch(() => undefined) });
+      watcher.on('data', (res) => {
+        if (res.compact_revision && rev(res.compact_revision) > 0) {
+          sw.fail(new CompactedError(from, rev(res.compact_revision)));
+          return;
+        }
+        sw.publish(res.events.map((ev) => {
+          const prevKv = ev.prev_kv ? this.kv(ev.prev_kv) : undefined;
+          if (ev.type === 'Put') return { type: 'put', kv: this.kv(ev.kv), ...(prevKv ? { prevKv } : {}) };
+          // A delete event carries only the key and the deleting revision: the value is the previous one.
+          const kv = prevKv ? { ...prevKv, modRevision: rev(ev.kv.mod_revision) } : this.kv(ev.kv);
+          return { type: 'delete', kv, ...(prevKv ? { prevKv } : {}) };
+        }));
+      });
+      watcher.on('error', (err: Error) => sw.fail(COMPACTED.test(err.message) ? new CompactedError(from, 0) : err));
+      return sw;
+    })();
+    if (register) this.shared.set(prefix, self);
+    return self;
   }
 
   async compact(revision: number): Promise<void> {
