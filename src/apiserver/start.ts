@@ -26,6 +26,8 @@ import { NamespaceCache } from './registry/namespace-cache.ts';
 import { PrefixMirror } from './registry/prefix-mirror.ts';
 import { PRIORITY_CLASSES_PREFIX } from './admission/priority.ts';
 import type { PriorityClass } from 'kubernetes-types/scheduling/v1.d.ts';
+import type { ServiceAccount } from 'kubernetes-types/core/v1.d.ts';
+import { SERVICE_ACCOUNTS_PREFIX } from './admission/service-account.ts';
 import { RestClient } from '../client/rest.ts';
 import { localWatch } from './local-watch.ts';
 import { type ControllerManager, startControllerManager } from '../controllers/manager.ts';
@@ -53,8 +55,8 @@ export interface StartOptions {
   /** Admission plugins to turn off (kube-apiserver's --disable-admission-plugins): 'ServiceAccount', 'DefaultStorageClass'. */
   disableAdmissionPlugins?: readonly string[];
   /**
-   * Answer "does the namespace exist" for creates from a watch-fed cache instead of a store read
-   * (worth it on etcd, where each read is a network round trip).
+   * Answer "does the namespace exist" for creates, and the ServiceAccount plugin's lookups, from
+   * watch-fed caches instead of store reads (worth it on etcd, where each read is a network round trip).
    */
   cacheNamespaces?: boolean;
 }
@@ -102,8 +104,11 @@ export async function startApiServer(opts: StartOptions): Promise<ApiServerHandl
   const crds = new CrdController(store, resources, resolver);
   // What the Priority plugin reads for every new pod, mirrored rather than listed per request.
   const priorityClasses = new PrefixMirror<PriorityClass>(store, PRIORITY_CLASSES_PREFIX, (kv) => decodeKv(kv) as PriorityClass);
+  // With etcd (where a read is a network round trip) the accounts every pod create looks up, too.
+  const serviceAccounts = opts.cacheNamespaces
+    ? new PrefixMirror<ServiceAccount>(store, SERVICE_ACCOUNTS_PREFIX, (kv) => decodeKv(kv) as ServiceAccount) : undefined;
   const admission = createAdmission({
-    resolver, allocator, crdFor: (r) => crds.crdFor(r), store, priorityClasses, disabledPlugins: opts.disableAdmissionPlugins,
+    resolver, allocator, crdFor: (r) => crds.crdFor(r), store, priorityClasses, serviceAccounts, disabledPlugins: opts.disableAdmissionPlugins,
   });
   const metrics = createApiMetrics();
   metrics.setStorageSizeSource(() => store.dbSize());
@@ -131,11 +136,13 @@ export async function startApiServer(opts: StartOptions): Promise<ApiServerHandl
   const stopBackground = async () => {
     namespaces?.stop();
     priorityClasses.stop();
+    serviceAccounts?.stop();
     await crds.stop();
   };
   await crds.start(server.parts);
   await namespaces?.start();
   await priorityClasses.start();
+  await serviceAccounts?.start();
   let port: number;
   try {
     port = await server.listen(opts.port, opts.bindAddress);

@@ -19,6 +19,7 @@ import { admitClaimStorageClass } from './default-storage-class.ts';
 import { admitPodPriority } from './priority.ts';
 import type { PrefixMirror } from '../registry/prefix-mirror.ts';
 import type { PriorityClass } from 'kubernetes-types/scheduling/v1.d.ts';
+import type { ServiceAccount } from 'kubernetes-types/core/v1.d.ts';
 
 export interface AdmissionDeps {
   resolver: SchemaResolver;
@@ -28,6 +29,8 @@ export interface AdmissionDeps {
   store?: Store;
   /** The server's mirror of PriorityClasses (the Priority plugin reads the store without it). */
   priorityClasses?: PrefixMirror<PriorityClass>;
+  /** The server's mirror of ServiceAccounts, with `--store etcd` (the plugin reads the store without it). */
+  serviceAccounts?: PrefixMirror<ServiceAccount>;
   /** How long the ServiceAccount plugin waits for a namespace's `default` account (tests). */
   serviceAccountLookup?: ServiceAccountLookup;
   /** Plugins turned off (kube-apiserver's --disable-admission-plugins), from OPTIONAL_ADMISSION_PLUGINS. */
@@ -89,7 +92,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
       // The mutating plugins that read other objects: on create only, as in kube-apiserver.
       if (old || !deps.store) return;
       if (r.kind === 'Pod' && !disabled.has('Priority')) await admitPodPriority({ store: deps.store, mirror: deps.priorityClasses }, obj as Pod);
-      if (r.kind === 'Pod' && !disabled.has('ServiceAccount')) await admitPodServiceAccount(deps.store, obj as Pod, deps.serviceAccountLookup);
+      if (r.kind === 'Pod' && !disabled.has('ServiceAccount')) await admitPodServiceAccount(deps.store, obj as Pod, deps.serviceAccountLookup, deps.serviceAccounts);
       if (r.kind === 'PersistentVolumeClaim' && !disabled.has('DefaultStorageClass')) await admitClaimStorageClass(deps.store, obj as PersistentVolumeClaim);
     },
     async release(r, obj) {

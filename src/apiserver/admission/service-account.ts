@@ -9,9 +9,11 @@ import type { Container, Pod, ServiceAccount, Volume, VolumeMount } from 'kubern
 import type { Store } from '../../store/store.ts';
 import { errors } from '../errors.ts';
 import { decodeKv } from '../registry/codec.ts';
+import type { PrefixMirror } from '../registry/prefix-mirror.ts';
 import { generateNameSuffix } from '../registry/lifecycle.ts';
 
 export const DEFAULT_SERVICE_ACCOUNT = 'default';
+export const SERVICE_ACCOUNTS_PREFIX = '/registry/core/serviceaccounts/';
 export const TOKEN_VOLUME_PREFIX = 'kube-api-access-';
 export const TOKEN_MOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
 export const MIRROR_POD_ANNOTATION = 'kubernetes.io/config.mirror';
@@ -36,7 +38,7 @@ function forbidden(pod: Pod, why: string) {
 }
 
 async function readServiceAccount(store: Store, namespace: string, name: string): Promise<ServiceAccount | undefined> {
-  const { kv } = await store.get(`/registry/core/serviceaccounts/${namespace}/${name}`);
+  const { kv } = await store.get(`${SERVICE_ACCOUNTS_PREFIX}${namespace}/${name}`);
   return kv ? (decodeKv(kv) as ServiceAccount) : undefined;
 }
 
@@ -44,7 +46,12 @@ async function readServiceAccount(store: Store, namespace: string, name: string)
  * The account, waiting a little for `default` (the serviceaccount controller creates it right
  * after the namespace appears, so a pod created at once may come before it).
  */
-async function findServiceAccount(store: Store, namespace: string, name: string, lookup: ServiceAccountLookup): Promise<ServiceAccount | undefined> {
+async function findServiceAccount(store: Store, namespace: string, name: string, lookup: ServiceAccountLookup,
+  mirror?: PrefixMirror<ServiceAccount>): Promise<ServiceAccount | undefined> {
+  // kube-apiserver reads its ServiceAccount lister first and only a miss from the store (the
+  // account may be a moment old); on etcd that saves a round trip per pod create.
+  const cached = mirror?.synced ? mirror.get(`${namespace}/${name}`) : undefined;
+  if (cached) return cached;
   const attempts = name === DEFAULT_SERVICE_ACCOUNT ? lookup.attempts : 1;
   for (let i = 0; i < attempts; i++) {
     if (i > 0) await new Promise((r) => setTimeout(r, lookup.intervalMs()));
@@ -105,7 +112,8 @@ export function mountServiceAccountToken(pod: Pod): void {
  * The plugin's mutation and validation of a new pod, in place; throws a Forbidden ApiError
  * worded as kube-apiserver's when the pod's account does not exist.
  */
-export async function admitPodServiceAccount(store: Store, pod: Pod, lookup: ServiceAccountLookup = KUBE_LOOKUP): Promise<void> {
+export async function admitPodServiceAccount(store: Store, pod: Pod, lookup: ServiceAccountLookup = KUBE_LOOKUP,
+  mirror?: PrefixMirror<ServiceAccount>): Promise<void> {
   if (isMirrorPod(pod)) {
     checkMirrorPod(pod);
     return;
@@ -115,7 +123,7 @@ export async function admitPodServiceAccount(store: Store, pod: Pod, lookup: Ser
   // The deprecated alias kube-apiserver's v1 conversion always fills in.
   spec.serviceAccount = spec.serviceAccountName;
   const namespace = pod.metadata?.namespace ?? '';
-  const sa = await findServiceAccount(store, namespace, spec.serviceAccountName, lookup);
+  const sa = await findServiceAccount(store, namespace, spec.serviceAccountName, lookup, mirror);
   if (!sa) {
     throw forbidden(pod, `error looking up service account ${namespace}/${spec.serviceAccountName}: serviceaccount "${spec.serviceAccountName}" not found`);
   }
