@@ -17,28 +17,37 @@ export const nodeResourcesFitFilter: FilterPlugin = {
     const req = cycle.podInfo.requests;
     const alloc = node.allocatable;
     const used = node.requested;
-    let reasons: string[] | undefined;
-    let unresolvable = false;
-    const short = (reason: string, request: number, allocatable: number) => {
-      (reasons ??= []).push(reason);
-      if (request > allocatable) unresolvable = true;
-    };
-    if (node.pods.size + 1 > alloc.pods) (reasons ??= []).push(REASON_TOO_MANY_PODS);
-    if (req.milliCPU > 0 && req.milliCPU > alloc.milliCPU - used.milliCPU) short('Insufficient cpu', req.milliCPU, alloc.milliCPU);
-    if (req.memory > 0 && req.memory > alloc.memory - used.memory) short('Insufficient memory', req.memory, alloc.memory);
-    if (req.ephemeralStorage > 0 && req.ephemeralStorage > alloc.ephemeralStorage - used.ephemeralStorage) {
-      short('Insufficient ephemeral-storage', req.ephemeralStorage, alloc.ephemeralStorage);
-    }
-    if (req.scalar.size > 0) {
-      for (const [name, r] of req.scalar) {
-        const a = alloc.scalar.get(name) ?? 0;
-        if (r > 0 && r > a - (used.scalar.get(name) ?? 0)) short(`Insufficient ${name}`, r, a);
-      }
-    }
-    if (!reasons) return null;
-    return { code: unresolvable ? 'UnschedulableAndUnresolvable' : 'Unschedulable', reasons, plugin: NAME };
+    // The common case, every request fits, allocates nothing (this runs for ~500 nodes per pod).
+    const podsShort = node.pods.size + 1 > alloc.pods;
+    const cpuShort = req.milliCPU > 0 && req.milliCPU > alloc.milliCPU - used.milliCPU;
+    const memShort = req.memory > 0 && req.memory > alloc.memory - used.memory;
+    const storageShort = req.ephemeralStorage > 0 && req.ephemeralStorage > alloc.ephemeralStorage - used.ephemeralStorage;
+    if (!podsShort && !cpuShort && !memShort && !storageShort && req.scalar.size === 0) return null;
+    return insufficient(req, node, podsShort, cpuShort, memShort, storageShort);
   },
 };
+
+/** The failure Status: one reason per short resource. */
+function insufficient(req: NodeInfo['requested'], node: NodeInfo, podsShort: boolean, cpuShort: boolean, memShort: boolean,
+  storageShort: boolean): Status | null {
+  const alloc = node.allocatable;
+  const reasons: string[] = [];
+  let unresolvable = false;
+  const short = (reason: string, request: number, allocatable: number) => {
+    reasons.push(reason);
+    if (request > allocatable) unresolvable = true;
+  };
+  if (podsShort) reasons.push(REASON_TOO_MANY_PODS);
+  if (cpuShort) short('Insufficient cpu', req.milliCPU, alloc.milliCPU);
+  if (memShort) short('Insufficient memory', req.memory, alloc.memory);
+  if (storageShort) short('Insufficient ephemeral-storage', req.ephemeralStorage, alloc.ephemeralStorage);
+  for (const [name, r] of req.scalar) {
+    const a = alloc.scalar.get(name) ?? 0;
+    if (r > 0 && r > a - (node.requested.scalar.get(name) ?? 0)) short(`Insufficient ${name}`, r, a);
+  }
+  if (reasons.length === 0) return null;
+  return { code: unresolvable ? 'UnschedulableAndUnresolvable' : 'Unschedulable', reasons, plugin: NAME };
+}
 
 /** leastRequestedScore: the free share of a resource after placing the pod, 0..100. */
 function leastRequestedScore(requested: number, capacity: number): number {
