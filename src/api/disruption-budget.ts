@@ -31,11 +31,6 @@ export function budgetCoversPod(pdb: PodDisruptionBudget, pod: Pod): boolean {
   }
 }
 
-/** The pod's Ready condition is True (IsPodReady: the current notion of a healthy pod). */
-export function isPodReady(pod: Pod): boolean {
-  return pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-}
-
 /** apimeta.SetStatusCondition: add or update by type; lastTransitionTime moves only when status changes. */
 export function setStatusCondition(conditions: Condition[], next: Omit<Condition, 'lastTransitionTime'>, now = new Date()): Condition[] {
   const i = conditions.findIndex((c) => c.type === next.type);

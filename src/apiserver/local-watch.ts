@@ -4,7 +4,7 @@
 // write is watched by at least one in-process informer, and the loopback round trip (TLS both
 // ways, chunked framing, line splitting) cost about a quarter of the server's CPU per create.
 // Lists, gets and writes still go through HTTP: they carry admission, audit and validation.
-import type { KubeObject } from '../api/types.ts';
+import type { KubeObject, ResourceInfo } from '../api/types.ts';
 import { apiVersionOf } from '../api/types.ts';
 import type { LocalWatch, WatchOptions } from '../client/rest.ts';
 import type { ResourceRef } from '../client/resources.ts';
@@ -13,7 +13,7 @@ import type { WatchEvent } from '../client/watch-stream.ts';
 import { ApiError } from './errors.ts';
 import type { ServerParts } from './handlers/context.ts';
 import { buildFilter, type ObjectFilter } from './registry/filter.ts';
-import { bookmark, type KubeWatchEvent, startWatch } from './registry/watch.ts';
+import { bookmark, type KubeWatchEvent, startWatch, watchTimeoutSeconds } from './registry/watch.ts';
 
 /** Events waiting for a slow consumer before the watch is ended (the informer then relists), as the HTTP handler caps bytes. */
 const MAX_QUEUED_EVENTS = 200_000;
@@ -33,7 +33,7 @@ export function localWatch(parts: ServerParts): LocalWatch {
   };
 }
 
-async function* watchEvents<T extends KubeObject>(parts: ServerParts, ref: ResourceRef, r: NonNullable<ReturnType<ServerParts['resources']['find']>>,
+async function* watchEvents<T extends KubeObject>(parts: ServerParts, ref: ResourceRef, r: ResourceInfo,
   filter: ObjectFilter, opts: WatchOptions): AsyncGenerator<WatchEvent<T>> {
   const apiVersion = apiVersionOf(r);
   const queue: KubeWatchEvent[] = [];
@@ -81,8 +81,8 @@ async function* watchEvents<T extends KubeObject>(parts: ServerParts, ref: Resou
     throw e;
   }
   lastRevision = watch.revision;
-  // The server ends a watch after its timeoutSeconds (1800-3600 s when none is asked), the client then re-watches.
-  const timer = setTimeout(end, (opts.timeoutSeconds ?? 1800 * (1 + Math.random())) * 1000);
+  // As over HTTP, the watch ends after its timeoutSeconds and the client watches again.
+  const timer = setTimeout(end, watchTimeoutSeconds(opts.timeoutSeconds) * 1000);
   const bookmarks = opts.allowWatchBookmarks
     ? setInterval(() => sink.send([bookmark(r, apiVersion, lastRevision)]), parts.bookmarkIntervalMs) : undefined;
   try {

@@ -16,16 +16,8 @@ import type { Pod } from 'kubernetes-types/core/v1.d.ts';
 import type { NodePods, Plan } from './daemonset-plan.ts';
 import { REVISION_HASH_LABEL } from './daemonset-revisions.ts';
 import { isPodAvailable } from './pod-control.ts';
+import { scaledValue } from '../api/int-or-string.ts';
 
-/** An IntOrString scaled over total, percentages rounded up (intstr.GetScaledValueFromIntOrPercent). */
-export function scaledValue(v: number | string | undefined, total: number): number {
-  if (v === undefined || v === null) return 0;
-  if (typeof v === 'number') return v;
-  const m = /^(\d+)%$/.exec(v);
-  if (m) return Math.ceil((Number(m[1]) * total) / 100);
-  const n = Number.parseInt(v, 10);
-  return Number.isFinite(n) ? n : 0;
-}
 
 function rollingUpdateOf(ds: DaemonSet) {
   const us = ds.spec?.updateStrategy;

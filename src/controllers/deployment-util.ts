@@ -4,6 +4,7 @@
 // https://kubernetes.io/docs/concepts/workloads/controllers/deployment/
 import type { Deployment, DeploymentCondition, DeploymentStatus, ReplicaSet } from 'kubernetes-types/apps/v1.d.ts';
 import type { PodTemplateSpec } from 'kubernetes-types/core/v1.d.ts';
+import { scaledValue } from '../api/int-or-string.ts';
 import { rfc3339 } from '../api/time.ts';
 
 export const POD_TEMPLATE_HASH_LABEL = 'pod-template-hash';
@@ -149,19 +150,6 @@ export function setNewReplicaSetAnnotations(d: Deployment, rs: ReplicaSet, newRe
 
 // ---------------------------------------------------------------- surge and unavailability
 
-/** An int-or-percent scaled to total (intstr.GetScaledValueFromIntOrPercent). */
-export function scaledValue(v: number | string | undefined, total: number, roundUp: boolean): number {
-  if (v === undefined) return 0;
-  if (typeof v === 'number') return v;
-  const m = /^(\d+)%$/.exec(v);
-  if (!m) {
-    const n = Number(v);
-    if (Number.isInteger(n)) return n;
-    throw new Error(`invalid value for IntOrString: invalid value "${v}": must be an integer or a percentage`);
-  }
-  const x = (Number(m[1]) * total) / 100;
-  return roundUp ? Math.ceil(x) : Math.floor(x);
-}
 
 /**
  * maxSurge rounds up, maxUnavailable rounds down; both 0 would stall a rollout,

@@ -5,8 +5,10 @@
 import type { Pod } from 'kubernetes-types/core/v1.d.ts';
 import type { OwnerReference } from 'kubernetes-types/meta/v1.d.ts';
 import type { PodDisruptionBudget, PodDisruptionBudgetStatus } from 'kubernetes-types/policy/v1.d.ts';
+import { scaledValue } from '../api/int-or-string.ts';
+import { isPodReady } from './pod-control.ts';
 import {
-  conditionsAreUpToDate, DISRUPTED_POD_TIMEOUT_MS, DISRUPTION_ALLOWED_CONDITION, isPodReady, setStatusCondition, SYNC_FAILED_REASON,
+  conditionsAreUpToDate, DISRUPTED_POD_TIMEOUT_MS, DISRUPTION_ALLOWED_CONDITION, setStatusCondition, SYNC_FAILED_REASON,
   withDisruptionAllowedCondition,
 } from '../api/disruption-budget.ts';
 
@@ -26,13 +28,6 @@ export interface ExpectedCount {
   unmanagedPods: string[];
 }
 
-/** intstr.GetScaledValueFromIntOrPercent with roundUp. */
-export function scaledValue(v: number | string, total: number): number {
-  if (typeof v === 'number') return v;
-  const m = /^(-?[0-9]+)%$/.exec(v);
-  if (!m) throw new Error(`invalid value for IntOrString: invalid value "${v}"`);
-  return Math.ceil((Number(m[1]) * total) / 100);
-}
 
 /** getExpectedScale: the sum of spec.replicas of the pods' controllers, each counted once. */
 function expectedScale(pods: Pod[], findScale: ScaleFinder): { expected: number; unmanaged: string[] } {

@@ -4,6 +4,7 @@
 import type { Pod, PodTemplateSpec } from 'kubernetes-types/core/v1.d.ts';
 import type { OwnerReference } from 'kubernetes-types/meta/v1.d.ts';
 import type { KubeObject } from '../api/types.ts';
+import { isPodReady, readyCondition } from '../api/pod-status.ts';
 
 /** Not finished and not being deleted: the pods that count toward replicas (controller.IsPodActive). */
 export function isPodActive(pod: Pod): boolean {
@@ -16,13 +17,7 @@ export function isPodTerminating(pod: Pod): boolean {
   return !!pod.metadata?.deletionTimestamp;
 }
 
-function readyCondition(pod: Pod) {
-  return pod.status?.conditions?.find((c) => c.type === 'Ready');
-}
-
-export function isPodReady(pod: Pod): boolean {
-  return readyCondition(pod)?.status === 'True';
-}
+export { isPodReady };
 
 /**
  * Ready for at least minReadySeconds (podutil.IsPodAvailable).

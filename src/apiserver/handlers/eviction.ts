@@ -9,8 +9,9 @@ import type { Pod } from 'kubernetes-types/core/v1.d.ts';
 import type { PodDisruptionBudget, PodDisruptionBudgetStatus } from 'kubernetes-types/policy/v1.d.ts';
 import type { KubeObject } from '../../api/types.ts';
 import {
-  budgetCoversPod, DISRUPTION_BUDGET_CAUSE, isPodReady, withDisruptionAllowedCondition,
+  budgetCoversPod, DISRUPTION_BUDGET_CAUSE, withDisruptionAllowedCondition,
 } from '../../api/disruption-budget.ts';
+import { isPodReady } from '../../api/pod-status.ts';
 import { rfc3339 } from '../../api/time.ts';
 import { ApiError, errors } from '../errors.ts';
 import { decodeBody, readBody, sendJson } from '../http.ts';

@@ -5,14 +5,12 @@ import { apiVersionOf } from '../../api/types.ts';
 import { toTable } from '../../api/tables/index.ts';
 import { ApiError } from '../errors.ts';
 import { buildFilter } from '../registry/filter.ts';
-import { bookmark, type KubeWatchEvent, startWatch } from '../registry/watch.ts';
+import { bookmark, type KubeWatchEvent, startWatch, watchTimeoutSeconds } from '../registry/watch.ts';
 import { intParam, type ResourceCall } from './context.ts';
 import { contentTypeOf, type OutputFormat, partialMetadata } from './negotiate.ts';
 import { crdPrinterColumnsFor } from './printer-columns.ts';
 import { includeObject } from './resource.ts';
 
-/** kube-apiserver's --min-request-timeout: watches without timeoutSeconds last between 1x and 2x this. */
-const MIN_REQUEST_TIMEOUT_S = 1800;
 /** A watcher this far behind (bytes not yet taken by the socket) is closed; it will relist. */
 const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
 
@@ -20,7 +18,7 @@ export async function handleWatch(call: ResourceCall, format: OutputFormat): Pro
   const { info, r, parts, res, req } = call;
   const q = info.query;
   const filter = buildFilter(r, q.get('labelSelector'), q.get('fieldSelector'));
-  const timeoutSeconds = intParam(q, 'timeoutSeconds') ?? Math.round(MIN_REQUEST_TIMEOUT_S * (1 + Math.random()));
+  const timeoutSeconds = watchTimeoutSeconds(intParam(q, 'timeoutSeconds'));
   const allowBookmarks = q.get('allowWatchBookmarks') === 'true';
   const sie = q.get('sendInitialEvents');
   const apiVersion = apiVersionOf(r);

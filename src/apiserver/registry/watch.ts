@@ -18,6 +18,14 @@ export interface KubeWatchEvent {
   readonly revision?: number;
 }
 
+/** kube-apiserver's --min-request-timeout: watches without timeoutSeconds last between 1x and 2x this. */
+const MIN_REQUEST_TIMEOUT_S = 1800;
+
+/** How long a watch runs before the server ends it (the client then watches again). */
+export function watchTimeoutSeconds(requested: number | undefined): number {
+  return requested ?? Math.round(MIN_REQUEST_TIMEOUT_S * (1 + Math.random()));
+}
+
 export interface WatchRequest {
   namespace: string;
   filter: ObjectFilter;
