@@ -2,6 +2,7 @@
 // DefaultControllerRateLimiter, the max of a per-key exponential backoff
 // (5 ms doubling to 1000 s) and an overall token bucket (10 qps, burst 100)
 // that keeps a storm of failures from hammering the API server.
+// TokenBucket is the non-blocking kind (TryAccept) for rates such as node evictions.
 
 export interface RateLimiter {
   /** Delay in ms before key may be retried; counts a failure. */
@@ -64,6 +65,36 @@ export class BucketRateLimiter implements RateLimiter {
 
   numRequeues(_key: string): number {
     return 0;
+  }
+}
+
+/**
+ * A token bucket of burst 1 asked without waiting (flowcontrol.NewTokenBucketRateLimiter(qps, 1)
+ * with TryAccept): the node lifecycle controller's per-zone eviction rate. qps <= 0 never accepts.
+ */
+export class TokenBucket {
+  readonly qps: number;
+  private tokens: number;
+  private last: number;
+  constructor(qps: number, now = Date.now(), full = true) {
+    this.qps = qps;
+    this.tokens = full && qps > 0 ? 1 : 0;
+    this.last = now;
+  }
+  tryAccept(now = Date.now()): boolean {
+    if (this.qps <= 0) return false;
+    this.tokens = this.available(now);
+    this.last = Math.max(this.last, now);
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+  /** Whether a token is available, without taking it. */
+  ready(now = Date.now()): boolean {
+    return this.qps > 0 && this.available(now) >= 1;
+  }
+  private available(now: number): number {
+    return Math.min(1, this.tokens + (Math.max(0, now - this.last) / 1000) * this.qps);
   }
 }
 

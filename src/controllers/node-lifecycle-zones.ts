@@ -15,6 +15,7 @@
 //
 // https://kubernetes.io/docs/concepts/architecture/nodes/#rate-limits-on-eviction
 import type { Node } from 'kubernetes-types/core/v1.d.ts';
+import { TokenBucket } from '../client/rate-limiter.ts';
 
 export type ZoneState = 'Initial' | 'Normal' | 'PartialDisruption' | 'FullDisruption';
 
@@ -69,33 +70,6 @@ export function computeZoneState(readyStatuses: (string | undefined)[], threshol
 export function zoneEvictionRate(state: ZoneState, zoneSize: number, o: ZoneEvictionOptions): number {
   if (state === 'PartialDisruption') return zoneSize > o.largeClusterSizeThreshold ? o.secondaryNodeEvictionRate : 0;
   return o.nodeEvictionRate;
-}
-
-/** A token bucket of burst 1 (flowcontrol.NewTokenBucketRateLimiter(qps, 1)); qps <= 0 never accepts. */
-export class TokenBucket {
-  readonly qps: number;
-  private tokens: number;
-  private last: number;
-  constructor(qps: number, now = Date.now(), full = true) {
-    this.qps = qps;
-    this.tokens = full && qps > 0 ? 1 : 0;
-    this.last = now;
-  }
-  tryAccept(now = Date.now()): boolean {
-    if (this.qps <= 0) return false;
-    this.tokens = this.available(now);
-    this.last = Math.max(this.last, now);
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
-  /** Whether a token is available, without taking it. */
-  ready(now = Date.now()): boolean {
-    return this.qps > 0 && this.available(now) >= 1;
-  }
-  private available(now: number): number {
-    return Math.min(1, this.tokens + (Math.max(0, now - this.last) / 1000) * this.qps);
-  }
 }
 
 interface Queued { name: string; processAt: number }

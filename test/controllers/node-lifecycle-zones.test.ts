@@ -9,7 +9,8 @@ import type { Node, Pod } from 'kubernetes-types/core/v1.d.ts';
 import { R } from '../../src/client/resources.ts';
 import type { ControllerOptions } from '../../src/controllers/context.ts';
 import { definition } from '../../src/controllers/node-lifecycle.ts';
-import { computeZoneState, RateLimitedNodeQueue, TokenBucket, zoneEvictionRate, zoneKey, ZoneTainters } from '../../src/controllers/node-lifecycle-zones.ts';
+import { computeZoneState, RateLimitedNodeQueue, zoneEvictionRate, zoneKey, ZoneTainters } from '../../src/controllers/node-lifecycle-zones.ts';
+import { TokenBucket } from '../../src/client/rate-limiter.ts';
 import { type Harness, startHarness, waitFor } from './harness.ts';
 
 const GRACE_MS = 1500;
