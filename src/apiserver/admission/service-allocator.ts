@@ -26,6 +26,17 @@ export const NODE_PORT_KEYS = '/registry/ranges/servicenodeports/';
 const RECLAIM_AFTER_MS = 5 * 60_000;
 const RANDOM_TRIES = 32;
 
+/**
+ * The size of the static band at the bottom of a range, which dynamic allocation uses only when
+ * the rest is full, so that a value asked for by number is rarely taken by chance: 16 to 256
+ * addresses (size / 16) for service IPs (KEP-3070), 16 to 128 ports (size / 32) for node ports
+ * (KEP-3668), as kube-apiserver computes them.
+ */
+function staticBandSize(size: number, step: number, max: number): number {
+  if (size < 16) return 0;
+  return Math.min(Math.max(16, Math.floor(size / step)), max);
+}
+
 function ipToInt(ip: string): number {
   return ip.split('.').reduce((a, o) => a * 256 + Number(o), 0);
 }
@@ -198,33 +209,46 @@ export class ServiceAllocator {
   }
 
   async #freeIp(owner: Reservation): Promise<string> {
+    // Index 0 of the range is the `kubernetes` service's address, never handed out.
     const first = this.#base + 2;
     const count = this.#size - 3;
-    for (let tries = 0; tries < RANDOM_TRIES; tries++) {
-      const ip = intToIp(first + Math.floor(Math.random() * count));
-      if (await this.#reserve(SERVICE_IP_KEYS + ip, owner, false)) return ip;
-    }
-    // Nearly full: walk the free addresses, then the leaked ones.
-    const used = new Set((await this.#store.list(SERVICE_IP_KEYS)).kvs.map((kv) => kv.key.slice(SERVICE_IP_KEYS.length)));
-    for (let n = first; n < first + count; n++) {
-      const ip = intToIp(n);
-      if (!used.has(ip) && (await this.#reserve(SERVICE_IP_KEYS + ip, owner, false))) return ip;
-    }
-    for (const ip of used) if (await this.#reserve(SERVICE_IP_KEYS + ip, owner, true)) return ip;
-    throw errors.internal('failed to allocate a serviceIP: range is full');
+    const band = Math.max(0, staticBandSize(this.#size - 2, 16, 256) - 1);
+    const n = await this.#allocate(SERVICE_IP_KEYS, first, count, band, owner, (v) => intToIp(v), () => false);
+    if (n === undefined) throw errors.internal('failed to allocate a serviceIP: range is full');
+    return intToIp(n);
   }
 
   async #freeNodePort(owner: Reservation, inService: Set<number>): Promise<number> {
     const count = NODE_PORT_MAX - NODE_PORT_MIN + 1;
-    for (let tries = 0; tries < RANDOM_TRIES; tries++) {
-      const port = NODE_PORT_MIN + Math.floor(Math.random() * count);
-      if (!inService.has(port) && (await this.#reserve(NODE_PORT_KEYS + port, owner, false))) return port;
-    }
-    const used = new Set((await this.#store.list(NODE_PORT_KEYS)).kvs.map((kv) => Number(kv.key.slice(NODE_PORT_KEYS.length))));
-    for (let port = NODE_PORT_MIN; port <= NODE_PORT_MAX; port++) {
-      if (!used.has(port) && !inService.has(port) && (await this.#reserve(NODE_PORT_KEYS + port, owner, false))) return port;
-    }
-    for (const port of used) if (!inService.has(port) && (await this.#reserve(NODE_PORT_KEYS + port, owner, true))) return port;
-    throw errors.internal('failed to allocate a nodePort: range is full');
+    const band = staticBandSize(count, 32, 128);
+    const port = await this.#allocate(NODE_PORT_KEYS, NODE_PORT_MIN, count, band, owner, String, (p) => inService.has(p));
+    if (port === undefined) throw errors.internal('failed to allocate a nodePort: range is full');
+    return port;
   }
+
+  /**
+   * Picks a free value of [first, first + count): at random from above the static band, then
+   * the first free one above it, then in it, then a leaked one.
+   */
+  async #allocate(prefix: string, first: number, count: number, band: number, owner: Reservation,
+    name: (n: number) => string, skip: (n: number) => boolean): Promise<number | undefined> {
+    const dynamic = count - band;
+    for (let tries = 0; dynamic > 0 && tries < RANDOM_TRIES; tries++) {
+      const n = first + band + Math.floor(Math.random() * dynamic);
+      if (!skip(n) && (await this.#reserve(prefix + name(n), owner, false))) return n;
+    }
+    const used = new Set((await this.#store.list(prefix)).kvs.map((kv) => kv.key.slice(prefix.length)));
+    const order = [...range(first + band, first + count), ...range(first, first + band)];
+    for (const n of order) {
+      if (!used.has(name(n)) && !skip(n) && (await this.#reserve(prefix + name(n), owner, false))) return n;
+    }
+    for (const n of order) {
+      if (used.has(name(n)) && !skip(n) && (await this.#reserve(prefix + name(n), owner, true))) return n;
+    }
+    return undefined;
+  }
+}
+
+function* range(from: number, to: number): Generator<number> {
+  for (let n = from; n < to; n++) yield n;
 }

@@ -66,6 +66,9 @@ export async function execInContainer(t: ExecTarget, cmd: string[], io: StreamIO
   } finally {
     io.signal.removeEventListener('abort', onAbort);
     io.stdin?.unpipe();
+    // Not before the pid is read: an abort kills runc first, and the kill of the process it
+    // started waits for that read.
+    await pid;
     await rm(pidFile, { force: true });
   }
 }
