@@ -1,7 +1,9 @@
 // The pod network's CNI config, the one the node's runtime reads: bridge skiff0 as the pods'
-// gateway, host-local IPAM on the node's podCIDR, portmap for hostPorts, loopback; with the
-// backend's MTU on the bridge plugin when there is a backend, so pod interfaces fit inside the
-// VXLAN encapsulation.
+// gateway, host-local IPAM on the node's podCIDR, portmap for hostPorts; with the backend's MTU
+// on the bridge plugin when there is a backend, so pod interfaces fit inside the VXLAN
+// encapsulation. No loopback plugin: the runtimes bring `lo` up themselves (skiff's runtime in
+// its network namespace script, containerd's CRI as a network of its own), so in the chain it
+// was one more plugin binary run per pod for nothing.
 // https://www.cni.dev/plugins/current/main/bridge/ https://www.cni.dev/plugins/current/ipam/host-local/
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -27,7 +29,6 @@ export function podNetworkConflist(podCidr: string, mtu?: number): Record<string
         ...(mtu !== undefined ? { mtu } : {}),
       },
       { type: 'portmap', capabilities: { portMappings: true } },
-      { type: 'loopback' },
     ],
   };
 }

@@ -4,9 +4,9 @@
 // them by path, so the pod keeps its hostname, IPs and SysV IPC across container restarts.
 // https://kubernetes.io/docs/concepts/workloads/pods/#how-pods-manage-multiple-containers
 //
-// Making them takes several host commands (ip, mount, unshare): they run as two shell scripts
-// through the spawner (one round trip each instead of one per command), the network namespace
-// first, so that the CNI ADD can run while the IPC/UTS namespaces and /dev/shm are made.
+// Making them takes several host commands (ip, mount, unshare), run through the spawner: the
+// network namespace first (`ip netns add` alone), then its loopback, the IPC/UTS namespaces and
+// /dev/shm (one shell script: one round trip instead of one per command) while the CNI ADD runs.
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CommandError } from './command.ts';
@@ -27,11 +27,6 @@ export interface PodNamespacesSpec {
   /** Where the pod's /dev/shm tmpfs is mounted. */
   shmPath: string;
 }
-
-// $1 netns name. `ip netns add` also makes /run/netns a shared mount point the first time.
-const NETNS_SETUP = `set -e
-ip netns add "$1"
-ip -n "$1" link set lo up`;
 
 // $1 ns dir, $2 hostname, $3 shm dir. set -e: the first failure stops it, and the caller undoes
 // whatever part was made (removePodNamespaces tolerates half-made state).
@@ -55,18 +50,31 @@ out=$(umount "$2" "$3/ipc" "$3/uts" "$3" 2>&1) || {
 }`;
 
 async function script(what: string, text: string, args: string[]): Promise<void> {
+  await host(what, '/bin/sh', ['-c', text, 'skiff-sandbox', ...args]);
+}
+
+async function host(what: string, file: string, args: string[]): Promise<void> {
   try {
-    await hostRun('/bin/sh', ['-c', text, 'skiff-sandbox', ...args]);
+    await hostRun(file, args);
   } catch (err) {
     const said = err instanceof CommandError ? err.result.stderr.toString().trim() : (err as Error).message;
     throw new Error(`${what}: ${said}`);
   }
 }
 
-/** Creates the pod's network namespace with loopback up; returns its path. On failure call removePodNamespaces. */
+/**
+ * Creates the pod's network namespace (`ip netns add` also makes /run/netns a shared mount point
+ * the first time); returns its path. Its loopback is still down: see bringUpLoopback. On failure
+ * call removePodNamespaces.
+ */
 export async function createNetns(name: string): Promise<string> {
-  await script(`cannot create network namespace ${name}`, NETNS_SETUP, [name]);
+  await host(`cannot create network namespace ${name}`, 'ip', ['netns', 'add', name]);
   return join(NETNS_DIR, name);
+}
+
+/** Sets `lo` up in the pod's network namespace (CNI plugins leave it to the runtime, as containerd does). */
+export async function bringUpLoopback(netnsName: string): Promise<void> {
+  await host(`cannot bring up lo in network namespace ${netnsName}`, 'ip', ['-n', netnsName, 'link', 'set', 'lo', 'up']);
 }
 
 /**

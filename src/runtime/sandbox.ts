@@ -4,7 +4,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DeepPartial, PodSandboxConfig } from '../cri/types.ts';
 import { cniAdd, cniDel, loadCniNetwork, type CniNetworkList, type CniPortMapping } from './cni.ts';
-import { createIpcUtsShm, createNetns, netnsNameOf, removePodNamespaces } from './namespaces.ts';
+import { bringUpLoopback, createIpcUtsShm, createNetns, netnsNameOf, removePodNamespaces } from './namespaces.ts';
 import { hostnameOf, writeSandboxFiles } from './sandbox-files.ts';
 import type { SandboxRecord } from './state.ts';
 
@@ -35,14 +35,15 @@ export async function setupSandbox(
     const hostIpc = config.linux?.security_context?.namespace_options?.ipc === 'NODE';
     if (!hostNetwork(config)) record.netnsName = netnsNameOf(record.id);
     if (record.netnsName) record.netnsPath = await createNetns(record.netnsName);
-    // The CNI ADD (the slowest part: bridge and IPAM plugins) runs while the IPC/UTS namespaces
-    // and /dev/shm are made; both settle before a failure is undone.
+    // The CNI ADD (the slowest part: bridge and IPAM plugins) runs while loopback comes up and
+    // the IPC/UTS namespaces and /dev/shm are made; all settle before a failure is undone.
     const made = await Promise.allSettled([
       createIpcUtsShm({ nsDir: join(dir, 'ns'), shmPath: shmPathOf(dir), hostname }).then((ns) => {
         record.ipcPath = hostIpc ? '' : ns.ipcPath;
         record.utsPath = ns.utsPath;
       }),
       record.netnsPath ? attachNetwork(record, dir, net) : undefined,
+      record.netnsName ? bringUpLoopback(record.netnsName) : undefined,
     ]);
     for (const m of made) if (m.status === 'rejected') throw m.reason;
     await writeSandboxFiles(dir, config, hostname, record.ips);

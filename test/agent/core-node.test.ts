@@ -60,7 +60,7 @@ test('the pod network: a conflist on the node\'s podCIDR and the unreachable saf
   const cidr = node.spec?.podCIDR;
   assert.match(cidr ?? '', /^10\.42\.\d+\.0\/24$/);
   const conf = JSON.parse(await readFile(join(env.dataDir, 'cni', 'net.d', '10-skiff.conflist'), 'utf8'));
-  assert.deepEqual(conf.plugins.map((p: { type: string }) => p.type), ['bridge', 'portmap', 'loopback']);
+  assert.deepEqual(conf.plugins.map((p: { type: string }) => p.type), ['bridge', 'portmap']);
   assert.equal(conf.plugins[0].bridge, 'skiff0');
   assert.equal(conf.plugins[0].isGateway, true);
   assert.equal(conf.plugins[0].ipMasq, false);

@@ -78,7 +78,7 @@ describe('pod network pieces', () => {
 
   it('the CNI conflist is the agent\'s, with the backend MTU on the bridge plugin', () => {
     const c = podNetworkConflist('10.42.3.0/24', 1450) as { plugins: { type: string; mtu?: number; isGateway?: boolean; ipam?: { ranges: unknown } }[] };
-    assert.deepEqual(c.plugins.map((p) => p.type), ['bridge', 'portmap', 'loopback']);
+    assert.deepEqual(c.plugins.map((p) => p.type), ['bridge', 'portmap']);
     assert.equal(c.plugins[0].mtu, 1450);
     assert.equal(c.plugins[0].isGateway, true);
     assert.deepEqual(c.plugins[0].ipam?.ranges, [[{ subnet: '10.42.3.0/24' }]]);
