@@ -15,7 +15,7 @@ import { BlobStore, hexOf } from './blobs.ts';
 import { buildBusyboxImage, BUILTIN_IMAGE } from './builtin.ts';
 import { importArchive, type ImportedImage, type ImportOptions } from './importer.ts';
 import { checkConfig, type ImageConfig, type ImageConfigBody, type Manifest } from './manifest.ts';
-import { isMountPoint, mountOverlay, unmount } from './mounts.ts';
+import { isOwnFilesystem, mountOverlay, unmount } from './mounts.ts';
 import { InvalidReferenceError, isImageId, parseReference, repositoryOf } from './reference.ts';
 import { pullFromRegistry, type RegistryAuth } from './registry.ts';
 import { unpackLayer } from './unpack.ts';
@@ -223,7 +223,7 @@ export class ImageStore {
   /** Mounts the container's rootfs (no-op when it already is). */
   async mountRootfs(imageRef: string, containerId: string): Promise<RootfsInfo> {
     const rootfs = await this.prepareRootfs(imageRef, containerId);
-    if (await isMountPoint(rootfs.target)) return rootfs;
+    if (await isOwnFilesystem(rootfs.target)) return rootfs;
     const lower = rootfs.lower.map((dir) => dir.slice(this.layersDir.length + 1));
     await mountOverlay({ lower, layersDir: this.layersDir, upper: rootfs.upper, work: rootfs.work, target: rootfs.target });
     return rootfs;
@@ -232,7 +232,7 @@ export class ImageStore {
   /** Unmounts the container's rootfs (no-op when it is not mounted). */
   async unmountRootfs(containerId: string): Promise<void> {
     const { target } = this.rootfsPaths(containerId);
-    if (await isMountPoint(target)) await unmount(target);
+    if (await isOwnFilesystem(target)) await unmount(target);
   }
 
   /** Unmounts and deletes the container's rootfs, upperdir and workdir. */
