@@ -179,7 +179,8 @@ export async function startApiServer(opts: StartOptions): Promise<ApiServerHandl
       // within about 10 s; renewals are cheap single writes.
       leaseDurationSeconds: 8, renewDeadlineMs: 6000, retryPeriodMs: 1000,
       // The CSR signer issues node credentials with the cluster CA (--cluster-signing-{cert,key}-file).
-      options: { clusterSigning: { certPem: pki.caCertPem, keyPem: pki.caKeyPem } },
+      // Local-path volumes under the data dir, as k3s keeps them under its own.
+      options: { clusterSigning: { certPem: pki.caCertPem, keyPem: pki.caKeyPem }, localPathDir: join(opts.dataDir, 'storage') },
       onLeadershipLost: () => void (async () => {
         const lost = controllerManager;
         if (closing) return;

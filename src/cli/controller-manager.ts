@@ -1,5 +1,7 @@
 // `skiff controller-manager`: the controllers (namespace, garbage collector,
 // service accounts, ...) as a process of their own against an API server.
+import { isAbsolute } from 'node:path';
+import { DEFAULT_LOCAL_PATH_DIR } from '../controllers/local-path-class.ts';
 import { startControllerManager } from '../controllers/manager.ts';
 import { CliError } from './errors.ts';
 import { durationFlag, intFlag, parseFlags } from './flags.ts';
@@ -14,6 +16,7 @@ export const CONTROLLER_MANAGER_FLAGS = {
   'secondary-node-eviction-rate': { type: 'string', default: '0.01', help: 'nodes per second tainted NoExecute in a partially disrupted zone larger than --large-cluster-size-threshold' },
   'unhealthy-zone-threshold': { type: 'string', default: '0.55', help: 'fraction of not-Ready nodes (at least 3) that makes a zone partially disrupted' },
   'large-cluster-size-threshold': { type: 'string', default: '50', help: 'a partially disrupted zone of at most this many nodes stops NoExecute tainting' },
+  'default-local-storage-path': { type: 'string', default: DEFAULT_LOCAL_PATH_DIR, help: 'where local-path volumes go on nodes the ConfigMap kube-system/local-path-config does not name (an absolute path)' },
 } as const;
 
 function rateFlag(name: string, value: string, max = Infinity): number {
@@ -34,7 +37,9 @@ export async function runControllerManager(args: string[]): Promise<void> {
     secondaryNodeEvictionRate: rateFlag('secondary-node-eviction-rate', f['secondary-node-eviction-rate']),
     unhealthyZoneThreshold: rateFlag('unhealthy-zone-threshold', f['unhealthy-zone-threshold'], 1),
     largeClusterSizeThreshold: intFlag('large-cluster-size-threshold', f['large-cluster-size-threshold'], 0, 1_000_000),
+    localPathDir: f['default-local-storage-path'],
   };
+  if (!isAbsolute(options.localPathDir)) throw new CliError(`--default-local-storage-path must be an absolute path, got "${options.localPathDir}"`);
   let manager;
   try {
     manager = await startControllerManager({

@@ -5,6 +5,7 @@ import type { RestClient } from '../client/rest.ts';
 import type { SharedInformerFactory } from '../client/informer-factory.ts';
 import type { EventRecorder } from '../client/events.ts';
 import { DEFAULT_CLUSTER_CIDR } from '../network/cidr.ts';
+import { DEFAULT_LOCAL_PATH_DIR } from './local-path-class.ts';
 
 export interface ControllerOptions {
   /** Cluster pod CIDR split into per-node ranges (kube-controller-manager --cluster-cidr). */
@@ -27,6 +28,11 @@ export interface ControllerOptions {
   defaultTolerationSeconds: number;
   /** Periodic resync of informers. */
   resyncPeriodMs: number;
+  /**
+   * Where local-path volumes go on nodes the ConfigMap kube-system/local-path-config does not
+   * name (k3s' --default-local-storage-path: <data dir>/storage for `skiff server`).
+   */
+  localPathDir: string;
   /** The CA the CSR signer issues certificates with (--cluster-signing-cert-file / --cluster-signing-key-file); none: no signing. */
   clusterSigning?: { certPem: string; keyPem: string };
 }
@@ -42,6 +48,7 @@ export const DEFAULT_CONTROLLER_OPTIONS: ControllerOptions = {
   largeClusterSizeThreshold: 50,
   defaultTolerationSeconds: 300,
   resyncPeriodMs: 10 * 60_000,
+  localPathDir: DEFAULT_LOCAL_PATH_DIR,
 };
 
 export interface ControllerContext {

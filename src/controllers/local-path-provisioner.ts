@@ -4,8 +4,9 @@
 // keeps its pods there; the node agent creates the directory when it first mounts it).
 // A released volume with reclaimPolicy Delete is emptied by a helper pod on its node
 // (`rm -rf` of the directory), then deleted.
-// The base dir is DEFAULT_LOCAL_PATH_DIR, or what the ConfigMap kube-system/local-path-config
-// says in config.json, as the upstream provisioner reads it:
+// The base dir is the controllers' localPathDir option (<data dir>/storage for `skiff server`,
+// DEFAULT_LOCAL_PATH_DIR by default), or what the ConfigMap kube-system/local-path-config says in
+// config.json, as the upstream provisioner reads it:
 //   {"nodePathMap":[{"node":"DEFAULT_PATH_FOR_NON_LISTED_NODES","paths":["/srv/volumes"]},{"node":"n1","paths":["/data"]}]}
 // https://github.com/rancher/local-path-provisioner#configuration
 import { basename, dirname, posix } from 'node:path';
@@ -25,10 +26,10 @@ const HOSTNAME_LABEL = 'kubernetes.io/hostname';
 /** The image of the helper pods (built into Skiff's runtime). */
 export const HELPER_IMAGE = 'skiff.local/busybox:latest';
 
-/** The base dir for a node from the local-path-config ConfigMap (the default without one). */
-export function baseDirFor(config: ConfigMap | undefined, node: string): string {
+/** The base dir for a node from the local-path-config ConfigMap (fallback without one). */
+export function baseDirFor(config: ConfigMap | undefined, node: string, fallback = DEFAULT_LOCAL_PATH_DIR): string {
   const raw = config?.data?.['config.json'];
-  if (!raw) return DEFAULT_LOCAL_PATH_DIR;
+  if (!raw) return fallback;
   let parsed: { nodePathMap?: { node?: string; paths?: string[] }[] };
   try {
     parsed = JSON.parse(raw) as typeof parsed;
@@ -38,7 +39,7 @@ export function baseDirFor(config: ConfigMap | undefined, node: string): string 
   const entries = parsed.nodePathMap ?? [];
   const entry = entries.find((e) => e.node === node) ?? entries.find((e) => e.node === DEFAULT_NODE_KEY);
   const path = entry?.paths?.[0];
-  if (!path) return DEFAULT_LOCAL_PATH_DIR;
+  if (!path) return fallback;
   if (!posix.isAbsolute(path)) throw new Error(`configmap ${CONFIG_NAMESPACE}/${CONFIG_NAME}: path ${JSON.stringify(path)} for node ${entry!.node} is not absolute`);
   return path;
 }
@@ -127,7 +128,7 @@ export const definition: ControllerDefinition = {
       const node = nodes.getByName(nodeName);
       if (!node) throw new Error(`claim ${key}: node ${nodeName} is not in the cache yet`);
       if (volumes.getByName(`pvc-${pvc.metadata!.uid}`)) return;
-      const pv = localPathVolume(pvc, sc, node, baseDirFor(configs.getByName(CONFIG_NAME, CONFIG_NAMESPACE), nodeName));
+      const pv = localPathVolume(pvc, sc, node, baseDirFor(configs.getByName(CONFIG_NAME, CONFIG_NAMESPACE), nodeName, ctx.options.localPathDir));
       recorder.event(pvc, 'Normal', 'Provisioning', `External provisioner is provisioning volume for claim "${key}"`);
       try {
         await ctx.client.create(R.persistentvolumes, pv);
