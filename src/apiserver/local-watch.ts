@@ -14,6 +14,7 @@ import { ApiError } from './errors.ts';
 import type { ServerParts } from './handlers/context.ts';
 import { buildFilter, type ObjectFilter } from './registry/filter.ts';
 import { bookmark, type KubeWatchEvent, startWatch, watchTimeoutSeconds } from './registry/watch.ts';
+import { cloneJson } from '../api/json-clone.ts';
 
 /** Events waiting for a slow consumer before the watch is ended (the informer then relists), as the HTTP handler caps bytes. */
 const MAX_QUEUED_EVENTS = 200_000;
@@ -92,7 +93,7 @@ async function* watchEvents<T extends KubeObject>(parts: ServerParts, ref: Resou
         const rv = ev.revision ?? Number(ev.object.metadata?.resourceVersion);
         if (rv > lastRevision) lastRevision = rv;
         // The consumer owns (and may freeze) what it gets: a copy, never the store's or another watcher's object.
-        const object = ev.raw !== undefined ? JSON.parse(ev.raw) : structuredClone(ev.object);
+        const object = ev.raw !== undefined ? JSON.parse(ev.raw) : cloneJson(ev.object);
         yield { type: ev.type, object } as WatchEvent<T>;
       }
       if (ended) return;

@@ -19,6 +19,7 @@ import type { ControllerContext, ControllerDefinition, RunningController } from 
 import { type CronSchedule, formatInZone, mostRecentScheduleTime, nextAfter, parseSchedule } from './cron-schedule.ts';
 import { finishedCondition } from './job-status.ts';
 import { WrittenObjects } from '../client/written-objects.ts';
+import { cloneJson } from '../api/json-clone.ts';
 
 export const SCHEDULED_TIMESTAMP_ANNOTATION = 'batch.kubernetes.io/cronjob-scheduled-timestamp';
 export const JOBS_BY_CRONJOB_INDEX = 'cronjob-controller:cronjob-key';
@@ -80,7 +81,7 @@ function startCronJobController(ctx: ControllerContext, opts: CronJobControllerO
   async function sync(key: string): Promise<void> {
     const cached = written.get(key);
     if (!cached) return;
-    const cj = structuredClone(cached) as CronJob;
+    const cj = cloneJson(cached) as CronJob;
     const uid = cj.metadata!.uid;
     const children = jobs.byIndex(JOBS_BY_CRONJOB_INDEX, key).filter((j) => controllerOf(j)?.uid === uid);
     const st = (cj.status ??= {});
@@ -274,6 +275,6 @@ export function jobFromTemplate(cj: CronJob, scheduled: number, timeZone: string
         apiVersion: 'batch/v1', kind: 'CronJob', name: cj.metadata!.name!, uid: cj.metadata!.uid!, controller: true, blockOwnerDeletion: true,
       }],
     },
-    spec: structuredClone(t.spec),
+    spec: cloneJson(t.spec),
   };
 }

@@ -9,6 +9,7 @@ import { isConflict, isNotFound } from '../client/errors.ts';
 import { R } from '../client/resources.ts';
 import type { ControllerContext, ControllerDefinition, RunningController } from './context.ts';
 import { KUBELET_CLIENT_SIGNER, hasCondition, nodeClientProblem, parseRequest } from './csr-node-client.ts';
+import { cloneJson } from '../api/json-clone.ts';
 
 export const definition: ControllerDefinition = { name: 'csrapproving', start: startCsrApproving };
 
@@ -37,7 +38,7 @@ function startCsrApproving(ctx: ControllerContext): RunningController {
       return;
     }
     if (nodeClientProblem(req, csr.spec.usages ?? []) || !requesterMayHave(csr, req.commonName)) return;
-    const approved = structuredClone(csr);
+    const approved = cloneJson(csr);
     const now = rfc3339(new Date());
     approved.status = { ...approved.status, conditions: [...(approved.status?.conditions ?? []), {
       type: 'Approved', status: 'True', reason: 'AutoApproved', message: 'Auto approving kubelet client certificate after SubjectAccessReview.',

@@ -13,6 +13,7 @@ import type { ControllerContext, ControllerDefinition, RunningController } from 
 import {
   APISERVER_CLIENT_SIGNER, KUBELET_CLIENT_SIGNER, type ParsedRequest, clientUsagesProblem, hasCondition, nodeClientProblem, parseRequest,
 } from './csr-node-client.ts';
+import { cloneJson } from '../api/json-clone.ts';
 
 export const definition: ControllerDefinition = { name: 'csrsigning', start: startCsrSigning };
 
@@ -43,7 +44,7 @@ function startCsrSigning(ctx: ControllerContext): RunningController {
     const csr = csrs.get(key);
     if (!ca || !csr || !PROBLEMS[csr.spec?.signerName ?? '']) return;
     if (!hasCondition(csr, 'Approved') || hasCondition(csr, 'Denied') || hasCondition(csr, 'Failed') || csr.status?.certificate) return;
-    const next = structuredClone(csr);
+    const next = cloneJson(csr);
     const usages = csr.spec.usages ?? [];
     let problem: string;
     let req: ParsedRequest | undefined;

@@ -10,6 +10,7 @@ import { R } from '../client/resources.ts';
 import type { RestClient } from '../client/rest.ts';
 import { computeHash } from './deployment-util.ts';
 import { controllerRefTo } from './pod-control.ts';
+import { cloneJson } from '../api/json-clone.ts';
 
 /** The label on daemon pods and revisions naming the template they come from. */
 export const REVISION_HASH_LABEL = 'controller-revision-hash';
@@ -20,7 +21,7 @@ export function templateHash(ds: DaemonSet): string {
 
 /** The revision's data: a strategic-merge patch replacing the template (as kube stores it). */
 function revisionData(ds: DaemonSet): object {
-  return { spec: { template: { ...structuredClone(ds.spec!.template), $patch: 'replace' } } };
+  return { spec: { template: { ...cloneJson(ds.spec!.template), $patch: 'replace' } } };
 }
 
 function sameData(a: unknown, b: unknown): boolean {

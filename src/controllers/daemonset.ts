@@ -23,6 +23,7 @@ import { daemonSetStatus, planDaemonPods } from './daemonset-plan.ts';
 import { rollingUpdate } from './daemonset-rollout.ts';
 import { cleanupHistory, ensureCurrentRevision, REVISION_HASH_LABEL } from './daemonset-revisions.ts';
 import { msUntilAvailable, SLOW_START_INITIAL_BATCH, slowStartBatch } from './pod-control.ts';
+import { cloneJson } from '../api/json-clone.ts';
 
 /** At most this many pods are created or deleted per sync (kube's BurstReplicas). */
 const BURST_REPLICAS = 250;
@@ -122,7 +123,7 @@ class DaemonSetSyncer {
     const victims = deletes.slice(0, BURST_REPLICAS);
     this.expectations.expectCreations(key, create.length);
     this.expectations.expectDeletions(key, victims.map(keyOf));
-    const template = structuredClone(ds.spec!.template);
+    const template = cloneJson(ds.spec!.template);
     template.metadata = {
       ...template.metadata,
       labels: {
@@ -163,7 +164,7 @@ class DaemonSetSyncer {
     if (JSON.stringify(normalize(ds.status)) === JSON.stringify(normalize(status))) return;
     let current: DaemonSet = ds;
     for (let attempt = 0; ; attempt++) {
-      const next: DaemonSet = { ...structuredClone(current), status: { ...status, observedGeneration: ds.metadata?.generation } };
+      const next: DaemonSet = { ...cloneJson(current), status: { ...status, observedGeneration: ds.metadata?.generation } };
       try {
         await this.client.updateStatus(R.daemonsets, next);
         return;

@@ -14,6 +14,7 @@ import {
   newRSNewReplicas, POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION, revisionOf, rsReplicas, setCondition, setNewReplicaSetAnnotations,
 } from './deployment-util.ts';
 import { type DeploymentOps, FAILED_RS_CREATE, FOUND_NEW_RS, NEW_RS_CREATED, PROGRESSING, writeStatus } from './deployment-status.ts';
+import { cloneJson } from '../api/json-clone.ts';
 
 export interface ReplicaSetsOfDeployment {
   newRS: ReplicaSet | undefined;
@@ -46,7 +47,7 @@ async function setDeploymentRevision(ops: DeploymentOps, d: Deployment, revision
 }
 
 async function syncExistingNewRS(ops: DeploymentOps, d: Deployment, rs: ReplicaSet, newRevision: number): Promise<ReplicaSet> {
-  const copy = structuredClone(rs) as ReplicaSet;
+  const copy = cloneJson(rs) as ReplicaSet;
   const annotationsChanged = setNewReplicaSetAnnotations(d, copy, newRevision, true);
   const minReady = d.spec?.minReadySeconds ?? 0;
   const minReadyChanged = (copy.spec?.minReadySeconds ?? 0) !== minReady;
@@ -57,7 +58,7 @@ async function syncExistingNewRS(ops: DeploymentOps, d: Deployment, rs: ReplicaS
   }
   await setDeploymentRevision(ops, d, current.metadata?.annotations?.[REVISION_ANNOTATION] ?? String(newRevision));
   if (hasProgressDeadline(d) && !getCondition(d.status, PROGRESSING)) {
-    const status = structuredClone(d.status ?? {});
+    const status = cloneJson(d.status ?? {});
     setCondition(status, newCondition(PROGRESSING, 'True', FOUND_NEW_RS, `Found new replica set "${current.metadata!.name}"`));
     await writeStatus(ops, d, status);
   }
@@ -66,9 +67,9 @@ async function syncExistingNewRS(ops: DeploymentOps, d: Deployment, rs: ReplicaS
 
 async function createNewRS(ops: DeploymentOps, d: Deployment, oldRSs: ReplicaSet[], newRevision: number): Promise<ReplicaSet> {
   const hash = computeHash(d.spec!.template, d.status?.collisionCount);
-  const template = structuredClone(d.spec!.template);
+  const template = cloneJson(d.spec!.template);
   template.metadata = { ...template.metadata, labels: { ...template.metadata?.labels, [POD_TEMPLATE_HASH_LABEL]: hash } };
-  const selector = structuredClone(d.spec!.selector);
+  const selector = cloneJson(d.spec!.selector);
   selector.matchLabels = { ...selector.matchLabels, [POD_TEMPLATE_HASH_LABEL]: hash };
   const name = `${d.metadata!.name}-${hash}`;
   const rs: ReplicaSet = {
@@ -90,7 +91,7 @@ async function createNewRS(ops: DeploymentOps, d: Deployment, oldRSs: ReplicaSet
     if (!isAlreadyExists(e)) {
       const msg = `Failed to create new replica set "${name}": ${(e as Error).message}`;
       if (hasProgressDeadline(d)) {
-        const status = structuredClone(d.status ?? {});
+        const status = cloneJson(d.status ?? {});
         setCondition(status, newCondition(PROGRESSING, 'False', FAILED_RS_CREATE, msg));
         await writeStatus(ops, d, status);
       }
@@ -100,7 +101,7 @@ async function createNewRS(ops: DeploymentOps, d: Deployment, oldRSs: ReplicaSet
     // Ours from an earlier sync the cache has not shown yet, or a hash collision with someone else's.
     const other = await ops.client.get<ReplicaSet>(R.replicasets, name, { namespace: d.metadata!.namespace });
     if (controllerOf(other)?.uid !== d.metadata?.uid || !equalIgnoreHash(other.spec?.template, d.spec?.template)) {
-      const status = structuredClone(d.status ?? {});
+      const status = cloneJson(d.status ?? {});
       status.collisionCount = (status.collisionCount ?? 0) + 1;
       await writeStatus(ops, d, status);
       throw new Error(`found a hash collision for deployment "${d.metadata!.name}": replica set "${name}" exists with another template; collisionCount is now ${status.collisionCount}`);
@@ -113,7 +114,7 @@ async function createNewRS(ops: DeploymentOps, d: Deployment, oldRSs: ReplicaSet
   }
   await setDeploymentRevision(ops, d, String(newRevision));
   if (!alreadyExisted && hasProgressDeadline(d)) {
-    const status = structuredClone(d.status ?? {});
+    const status = cloneJson(d.status ?? {});
     setCondition(status, newCondition(PROGRESSING, 'True', NEW_RS_CREATED, `Created new replica set "${name}"`));
     await writeStatus(ops, d, status);
   }

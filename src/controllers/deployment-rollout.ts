@@ -12,6 +12,7 @@ import {
   activeReplicaSets, availableSum, byCreation, DESIRED_REPLICAS_ANNOTATION, deploymentComplete, MAX_REPLICAS_ANNOTATION, maxSurge,
   maxUnavailable, newRSNewReplicas, replicasAnnotationsNeedUpdate, replicasOf, rsReplicas, setReplicasAnnotations, specReplicasSum,
 } from './deployment-util.ts';
+import { cloneJson } from '../api/json-clone.ts';
 
 /** Sets rs to newScale replicas (and the Deployment's size annotations); records the scaling. Returns the updated ReplicaSet. */
 export async function scaleReplicaSet(ops: DeploymentOps, rs: ReplicaSet, newScale: number, d: Deployment): Promise<ReplicaSet> {
@@ -19,7 +20,7 @@ export async function scaleReplicaSet(ops: DeploymentOps, rs: ReplicaSet, newSca
   const sizeChanges = oldScale !== newScale;
   const max = replicasOf(d) + maxSurge(d);
   if (!sizeChanges && !replicasAnnotationsNeedUpdate(rs, replicasOf(d), max)) return rs;
-  const copy = structuredClone(rs) as ReplicaSet;
+  const copy = cloneJson(rs) as ReplicaSet;
   copy.spec!.replicas = newScale;
   setReplicasAnnotations(copy, replicasOf(d), max);
   const updated = await ops.client.update<ReplicaSet>(R.replicasets, copy);

@@ -9,6 +9,7 @@ import {
   availableSum, deploymentComplete, getCondition, hasProgressDeadline, maxUnavailable, newCondition, readySum, removeCondition,
   replicasOf, setCondition, specReplicasSum, statusReplicasSum,
 } from './deployment-util.ts';
+import { cloneJson } from '../api/json-clone.ts';
 
 /** What the deployment sync steps need besides the objects. */
 export interface DeploymentOps {
@@ -41,7 +42,7 @@ export function calculateStatus(all: ReplicaSet[], newRS: ReplicaSet | undefined
     readyReplicas: readySum(all),
     availableReplicas: available,
     unavailableReplicas: Math.max(0, specReplicasSum(all) - available),
-    conditions: structuredClone([...(d.status?.conditions ?? [])]),
+    conditions: cloneJson([...(d.status?.conditions ?? [])]),
   };
   if (d.status?.collisionCount !== undefined) status.collisionCount = d.status.collisionCount;
   if (available >= replicasOf(d) - maxUnavailable(d)) {

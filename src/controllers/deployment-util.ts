@@ -6,6 +6,7 @@ import type { Deployment, DeploymentCondition, DeploymentStatus, ReplicaSet } fr
 import type { PodTemplateSpec } from 'kubernetes-types/core/v1.d.ts';
 import { scaledValue } from '../api/int-or-string.ts';
 import { rfc3339 } from '../api/time.ts';
+import { cloneJson } from '../api/json-clone.ts';
 
 export const POD_TEMPLATE_HASH_LABEL = 'pod-template-hash';
 export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
@@ -45,7 +46,7 @@ function canonical(v: unknown): unknown {
 }
 
 function withoutHash(t: PodTemplateSpec | undefined): unknown {
-  const copy = structuredClone(t ?? {}) as PodTemplateSpec;
+  const copy = cloneJson(t ?? {}) as PodTemplateSpec;
   if (copy.metadata?.labels) delete copy.metadata.labels[POD_TEMPLATE_HASH_LABEL];
   return canonical(copy);
 }

@@ -22,6 +22,7 @@ import { getAllReplicaSetsAndSyncRevision } from './deployment-revisions.ts';
 import { isScalingEvent, rolloutRecreate, rolloutRolling, syncScaleOnly } from './deployment-rollout.ts';
 import { type DeploymentOps, PAUSED, PROGRESSING, RESUMED, syncDeploymentStatus, TIMED_OUT, writeStatus } from './deployment-status.ts';
 import { getCondition, hasProgressDeadline, newCondition, setCondition } from './deployment-util.ts';
+import { cloneJson } from '../api/json-clone.ts';
 
 const CONFLICT_RETRY_MS = 100;
 
@@ -86,7 +87,7 @@ async function syncDeployment(ops: DeploymentOps, key: string, dInformer: Shared
   rsInformer: SharedInformer<ReplicaSet>, podInformer: SharedInformer<Pod>): Promise<void> {
   const cached = dInformer.get(key);
   if (!cached) return; // deleted: the garbage collector removes its ReplicaSets
-  const d = structuredClone(cached) as Deployment;
+  const d = cloneJson(cached) as Deployment;
   const ns = d.metadata!.namespace!;
   const selector = labelSelectorFromMeta(d.spec?.selector);
   if (isEverything(selector)) {
@@ -129,7 +130,7 @@ async function checkPausedConditions(ops: DeploymentOps, d: Deployment): Promise
   const c = getCondition(d.status, PROGRESSING);
   if (c?.reason === TIMED_OUT) return;
   const pausedShown = c?.reason === PAUSED;
-  const status = structuredClone(d.status ?? {});
+  const status = cloneJson(d.status ?? {});
   if (d.spec?.paused && !pausedShown) setCondition(status, newCondition(PROGRESSING, 'Unknown', PAUSED, 'Deployment is paused'));
   else if (!d.spec?.paused && pausedShown) setCondition(status, newCondition(PROGRESSING, 'Unknown', RESUMED, 'Deployment is resumed'));
   else return;

@@ -12,6 +12,7 @@ import {
   shouldSetHostname,
 } from './endpoint-pods.ts';
 import { isPodReady, isPodTerminating } from './pod-control.ts';
+import { cloneJson } from '../api/json-clone.ts';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 export const MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';
@@ -207,9 +208,9 @@ function planPortGroup(svc: Service, type: AddressType, existing: EndpointSlice[
     const name = s.metadata!.name!;
     if (changed || kept.length !== (s.endpoints ?? []).length) {
       if (kept.length === 0) toDelete.push(s);
-      else toUpdate.set(name, { ...structuredClone(s), endpoints: kept, metadata: { ...structuredClone(s.metadata), labels } });
+      else toUpdate.set(name, { ...cloneJson(s), endpoints: kept, metadata: { ...cloneJson(s.metadata), labels } });
     } else if (!sameLabels(s.metadata?.labels, labels)) {
-      toUpdate.set(name, { ...structuredClone(s), metadata: { ...structuredClone(s.metadata), labels } });
+      toUpdate.set(name, { ...cloneJson(s), metadata: { ...cloneJson(s.metadata), labels } });
     } else {
       unchanged.set(name, s);
     }
@@ -229,7 +230,7 @@ function planPortGroup(svc: Service, type: AddressType, existing: EndpointSlice[
         .sort((a, b) => b.endpoints.length - a.endpoints.length)[0];
       if (fits) {
         unchanged.delete(fits.metadata!.name!);
-        target = structuredClone(fits);
+        target = cloneJson(fits);
         toUpdate.set(target.metadata!.name!, target);
       }
     }

@@ -21,6 +21,7 @@ import {
 import { sleep } from '../client/wait.ts';
 import type { ControllerContext, ControllerDefinition, RunningController } from './context.ts';
 import { type ApiResource, discoverResources } from '../client/discovery.ts';
+import { cloneJson } from '../api/json-clone.ts';
 
 const FOREGROUND = 'foregroundDeletion';
 const ORPHAN = 'orphan';
@@ -335,7 +336,7 @@ class GarbageCollector implements RunningController {
   /** Applies change to the live object and writes it back (PUT with its resourceVersion), re-reading on conflicts. */
   private async updateLive(resource: ApiResource, obj: KubeObject, change: (o: KubeObject) => boolean): Promise<void> {
     const meta = obj.metadata!;
-    let current: KubeObject | undefined = structuredClone(obj);
+    let current: KubeObject | undefined = cloneJson(obj);
     for (let attempt = 0; current; attempt++) {
       if (!change(current)) return;
       try {

@@ -33,6 +33,7 @@ import {
   newCondition, nextBackoffRecord, type PodBackoff, uncountedCount,
 } from './job-status.ts';
 import { rfc3339 } from '../api/time.ts';
+import { cloneJson } from '../api/json-clone.ts';
 
 /** Index of pods by the key ("namespace/name") of the Job controlling them. */
 export const PODS_BY_JOB_INDEX = 'job-controller:job-key';
@@ -156,7 +157,7 @@ function startJobController(ctx: ControllerContext, opts: JobControllerOptions):
       recorder.event(cached, 'Warning', 'UnknownCompletionMode', 'Skipped Job sync because completion mode is unknown');
       return;
     }
-    await syncActiveJob(key, structuredClone(cached) as Job, owned.filter((p) => controllerOf(p)?.uid === uid));
+    await syncActiveJob(key, cloneJson(cached) as Job, owned.filter((p) => controllerOf(p)?.uid === uid));
   }
 
   async function syncActiveJob(key: string, job: Job, mine: Pod[]): Promise<void> {

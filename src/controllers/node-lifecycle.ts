@@ -32,6 +32,7 @@ import { rfc3339 } from '../api/time.ts';
 import { condition, evictionTime, hasNoExecute, noScheduleTaints, reconcileNoScheduleTaints, swapNoExecuteTaints,
   TAINT_NOT_READY, TAINT_UNREACHABLE } from './node-lifecycle-taints.ts';
 import { excludedFromDisruption, zoneKey, ZoneTainters } from './node-lifecycle-zones.ts';
+import { cloneJson } from '../api/json-clone.ts';
 
 export { evictionTime, noScheduleTaints, reconcileNoScheduleTaints, swapNoExecuteTaints, TAINT_NOT_READY, TAINT_UNREACHABLE,
   tolerates } from './node-lifecycle-taints.ts';
@@ -95,7 +96,7 @@ export function startNodeLifecycle(ctx: ControllerContext): RunningController {
     for (let attempt = 0; node && attempt < 5; attempt++) {
       const taints = compute(node);
       if (!taints) return node;
-      const next = structuredClone(node) as Node;
+      const next = cloneJson(node) as Node;
       next.spec = { ...next.spec, taints };
       if (taints.length === 0) delete next.spec.taints;
       try {
@@ -157,7 +158,7 @@ export function startNodeLifecycle(ctx: ControllerContext): RunningController {
   /** Sets the kubelet's conditions to Unknown; returns the node as written. */
   const markUnknown = async (node: Node): Promise<Node> => {
     const t = rfc3339();
-    const clone = structuredClone(node) as Node;
+    const clone = cloneJson(node) as Node;
     const conditions = clone.status?.conditions ?? [];
     for (const type of KUBELET_CONDITIONS) {
       const c = conditions.find((x) => x.type === type);

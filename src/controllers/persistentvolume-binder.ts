@@ -17,6 +17,7 @@ import {
   ANN_BETA_STORAGE_PROVISIONER, ANN_BIND_COMPLETED, ANN_BOUND_BY_CONTROLLER, ANN_PROVISIONED_BY, ANN_SELECTED_NODE,
   ANN_STORAGE_PROVISIONER, claimClass, claimKey, claimRefOf, findMatchingVolume, isVolumeBoundToClaim, podClaimNames, volumeClass,
 } from './persistentvolume-match.ts';
+import { cloneJson } from '../api/json-clone.ts';
 
 export const STORAGE_CLASSES = builtin('storageclasses.storage.k8s.io');
 /** The provisioner name of classes whose volumes are made by hand (never provisioned). */
@@ -24,7 +25,7 @@ const NO_PROVISIONER = 'kubernetes.io/no-provisioner';
 const CLAIMS_BY_POD_INDEX = 'persistentvolume-binder/claims';
 
 function withAnnotations<T extends PersistentVolume | PersistentVolumeClaim>(obj: T, add: Record<string, string>): T {
-  const copy = structuredClone(obj) as T;
+  const copy = cloneJson(obj) as T;
   copy.metadata = { ...copy.metadata, annotations: { ...copy.metadata?.annotations, ...add } };
   return copy;
 }
@@ -51,12 +52,12 @@ export const definition: ControllerDefinition = {
     const updateClaim = (pvc: PersistentVolumeClaim) => writtenClaims.write(claimKey(pvc), () => ctx.client.update(R.persistentvolumeclaims, pvc));
     const setVolumePhase = async (pv: PersistentVolume, phase: string, message?: string): Promise<PersistentVolume> => {
       if (pv.status?.phase === phase && pv.status?.message === message) return pv;
-      const next = { ...structuredClone(pv), status: { ...pv.status, phase, message, lastPhaseTransitionTime: rfc3339() } };
+      const next = { ...cloneJson(pv), status: { ...pv.status, phase, message, lastPhaseTransitionTime: rfc3339() } };
       if (!message) delete next.status.message;
       return writtenVolumes.write(pv.metadata!.name!, () => ctx.client.updateStatus(R.persistentvolumes, next));
     };
     const setClaimStatus = async (pvc: PersistentVolumeClaim, status: PersistentVolumeClaim['status']): Promise<void> => {
-      const next = { ...structuredClone(pvc), status: { ...pvc.status, ...status } };
+      const next = { ...cloneJson(pvc), status: { ...pvc.status, ...status } };
       if (JSON.stringify(next.status) === JSON.stringify(pvc.status)) return;
       await writtenClaims.write(claimKey(pvc), () => ctx.client.updateStatus(R.persistentvolumeclaims, next));
     };
@@ -65,7 +66,7 @@ export const definition: ControllerDefinition = {
     const bind = async (pv: PersistentVolume, pvc: PersistentVolumeClaim): Promise<void> => {
       if (!isVolumeBoundToClaim(pv, pvc) || pv.spec?.claimRef?.uid !== pvc.metadata?.uid) {
         const prebound = isVolumeBoundToClaim(pv, pvc);
-        const next = prebound ? structuredClone(pv) : withAnnotations(pv, { [ANN_BOUND_BY_CONTROLLER]: 'yes' });
+        const next = prebound ? cloneJson(pv) : withAnnotations(pv, { [ANN_BOUND_BY_CONTROLLER]: 'yes' });
         next.spec = { ...next.spec, claimRef: claimRefOf(pvc) };
         pv = await updateVolume(next);
       }
@@ -193,7 +194,7 @@ export const definition: ControllerDefinition = {
           return;
         }
         // The claim went to another volume: release this one (unbindVolume).
-        const next = structuredClone(pv);
+        const next = cloneJson(pv);
         if (pv.metadata?.annotations?.[ANN_BOUND_BY_CONTROLLER]) {
           delete next.spec!.claimRef;
           delete next.metadata!.annotations![ANN_BOUND_BY_CONTROLLER];

@@ -5,6 +5,7 @@ import type { Pod, PodTemplateSpec } from 'kubernetes-types/core/v1.d.ts';
 import type { OwnerReference } from 'kubernetes-types/meta/v1.d.ts';
 import type { KubeObject } from '../api/types.ts';
 import { isPodReady, readyCondition } from '../api/pod-status.ts';
+import { cloneJson } from '../api/json-clone.ts';
 
 /** Not finished and not being deleted: the pods that count toward replicas (controller.IsPodActive). */
 export function isPodActive(pod: Pod): boolean {
@@ -61,7 +62,7 @@ export function podFromTemplate(template: PodTemplateSpec, owner: KubeObject): P
       namespace: owner.metadata!.namespace,
       ownerReferences: [controllerRefTo(owner)],
     },
-    spec: structuredClone(template.spec!),
+    spec: cloneJson(template.spec!),
   };
   if (tm.labels) pod.metadata!.labels = { ...tm.labels };
   if (tm.annotations) pod.metadata!.annotations = { ...tm.annotations };

@@ -10,6 +10,7 @@ import type { ConfigMap, Namespace, ServiceAccount } from 'kubernetes-types/core
 import type { KubeObject } from '../api/types.ts';
 import { Controller, isAlreadyExists, isConflict, isNotFound, R, type ResourceRef, type SharedInformer } from '../client/index.ts';
 import type { ControllerContext, ControllerDefinition } from './context.ts';
+import { cloneJson } from '../api/json-clone.ts';
 
 /** The ServiceAccounts every namespace gets (kube-controller-manager's default list). */
 const SERVICE_ACCOUNTS = ['default'];
@@ -57,9 +58,9 @@ export const rootCaCertPublisher: ControllerDefinition = {
       if (data['ca.crt'] === ca && Object.keys(data).length === 1 && annotations['kubernetes.io/description'] === DESCRIPTION) return;
       // Someone changed it: put the CA back (other fields, like labels, stay).
       const fixed: ConfigMap = {
-        ...structuredClone(current),
+        ...cloneJson(current),
         data: { 'ca.crt': ca },
-        metadata: { ...structuredClone(current.metadata), annotations: { ...annotations, 'kubernetes.io/description': DESCRIPTION } },
+        metadata: { ...cloneJson(current.metadata), annotations: { ...annotations, 'kubernetes.io/description': DESCRIPTION } },
       };
       delete fixed.binaryData;
       try {

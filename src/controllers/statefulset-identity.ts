@@ -7,6 +7,7 @@ import type { StatefulSet, ControllerRevision } from 'kubernetes-types/apps/v1.d
 import type { PersistentVolumeClaim, Pod, PodTemplateSpec, Volume } from 'kubernetes-types/core/v1.d.ts';
 import { computeHash } from './deployment-util.ts';
 import { controllerRefTo, podFromTemplate } from './pod-control.ts';
+import { cloneJson } from '../api/json-clone.ts';
 
 export const POD_NAME_LABEL = 'statefulset.kubernetes.io/pod-name';
 export const POD_INDEX_LABEL = 'apps.kubernetes.io/pod-index';
@@ -42,7 +43,7 @@ export function claimsFor(set: StatefulSet, ordinal: number): PersistentVolumeCl
       labels: { ...t.metadata?.labels, ...set.spec?.selector?.matchLabels },
       ...(t.metadata?.annotations ? { annotations: { ...t.metadata.annotations } } : {}),
     },
-    spec: structuredClone(t.spec ?? {}),
+    spec: cloneJson(t.spec ?? {}),
   }));
 }
 
@@ -88,7 +89,7 @@ function canonicalJson(v: unknown): string {
 
 export function templateOfRevision(rev: ControllerRevision): PodTemplateSpec {
   const data = rev.data as { spec?: { template?: PodTemplateSpec & { $patch?: string } } } | undefined;
-  const t = structuredClone(data?.spec?.template ?? {});
+  const t = cloneJson(data?.spec?.template ?? {});
   delete t.$patch;
   return t;
 }
@@ -106,7 +107,7 @@ export function newRevision(set: StatefulSet, revision: number): ControllerRevis
       labels: { ...set.spec?.template?.metadata?.labels, 'controller.kubernetes.io/hash': hash },
       ownerReferences: [controllerRefTo(set as never)],
     },
-    data: { spec: { template: { ...structuredClone(set.spec!.template), $patch: 'replace' } } },
+    data: { spec: { template: { ...cloneJson(set.spec!.template), $patch: 'replace' } } },
     revision,
   };
 }

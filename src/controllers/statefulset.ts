@@ -24,6 +24,7 @@ import { claimIsStale, claimOwnersFor, claimOwnersUpToDate, newClaimOwners } fro
 import {
   claimName, claimsFor, newRevision, newStatefulSetPod, ordinalOf, podName, REVISION_LABEL, revisionMatches, startOrdinal, templateOfRevision,
 } from './statefulset-identity.ts';
+import { cloneJson } from '../api/json-clone.ts';
 
 export const definition: ControllerDefinition = {
   name: 'statefulset',
@@ -99,7 +100,7 @@ class StatefulSetSyncer {
     let update = owned.find((r) => revisionMatches(set, r));
     if (update && update !== owned[owned.length - 1]) {
       // Back to an older template (a rollback): it becomes the newest revision again.
-      const copy = structuredClone(update);
+      const copy = cloneJson(update);
       copy.revision = maxRevision + 1;
       update = await this.client.update<ControllerRevision>(R.controllerrevisions, copy);
     } else if (!update) {
@@ -296,7 +297,7 @@ class StatefulSetSyncer {
     let current: StatefulSet = set;
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.client.updateStatus(R.statefulsets, { ...structuredClone(current), status: want });
+        await this.client.updateStatus(R.statefulsets, { ...cloneJson(current), status: want });
         return;
       } catch (e) {
         if (isNotFound(e)) return;
@@ -342,6 +343,6 @@ export function computeStatus(set: StatefulSet, pods: Pod[], revs: Revisions, no
     status.currentRevision = updateName;
     status.currentReplicas = status.updatedReplicas;
   }
-  if (set.status?.conditions) status.conditions = structuredClone(set.status.conditions);
+  if (set.status?.conditions) status.conditions = cloneJson(set.status.conditions);
   return status;
 }

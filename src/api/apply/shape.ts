@@ -64,9 +64,25 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
+// Shapes by schema node, per resolver: a schema's shape never changes, and every write walks the
+// object's schema node by node (field tracking compares old and new objects on each one).
+// null: a schema that says nothing, so the value decides.
+const NO_RESOLVER = {};
+const shapeCache = new WeakMap<object, WeakMap<Schema, Shape | null>>();
+
 /** The shape of a node, from its schema, or from the value when there is none. */
 export function shapeOf(ref: TypeRef, value: unknown, ctx: ShapeContext): Shape {
   if (ref === undefined) return deducedShape(value);
+  const owner = ctx.resolver ?? NO_RESOLVER;
+  let cache = shapeCache.get(owner);
+  if (!cache) shapeCache.set(owner, cache = new WeakMap());
+  let shape = cache.get(ref);
+  if (shape === undefined) cache.set(ref, shape = schemaShape(ref, ctx));
+  return shape ?? deducedShape(value);
+}
+
+/** A schema's shape; null when the value decides. */
+function schemaShape(ref: Schema, ctx: ShapeContext): Shape | null {
   const s = resolveSchema(ref, ctx);
   if (s['x-kubernetes-int-or-string']) return { kind: 'scalar' };
   const isList = s.type === 'array' || (s.type === undefined && s.items !== undefined);
@@ -86,7 +102,7 @@ export function shapeOf(ref: TypeRef, value: unknown, ctx: ShapeContext): Shape 
       required: s.required ?? [],
     };
   }
-  if (s.type === undefined && s.properties === undefined) return deducedShape(value); // `{}` or preserve-unknown
+  if (s.type === undefined && s.properties === undefined) return null; // `{}` or preserve-unknown
   return { kind: 'scalar' };
 }
 

@@ -1,4 +1,5 @@
 // Small helpers over plain JSON values used by the apply walkers.
+import { cloneJson } from '../json-clone.ts';
 
 export function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -18,5 +19,5 @@ export function deepEqual(a: unknown, b: unknown): boolean {
 }
 
 export function clone<T>(v: T): T {
-  return v === undefined ? v : structuredClone(v);
+  return cloneJson(v);
 }

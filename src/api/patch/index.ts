@@ -9,6 +9,7 @@ import { isObject, type JsonObject } from './json-values.ts';
 import { decodeJsonPatch, jsonPatch } from './json-patch.ts';
 import { mergePatch } from './merge-patch.ts';
 import { strategicMergePatch } from './strategic-merge-patch.ts';
+import { cloneJson } from '../json-clone.ts';
 
 export { PatchError, type PatchErrorCode, type PatchErrorReason } from './errors.ts';
 
@@ -56,7 +57,7 @@ export function applyPatch(contentType: string, original: KubeObject, patchBody:
     case STRATEGIC_MERGE_PATCH: {
       if (!schema) throw unsupportedMediaType(accepted);
       const patch = parseJsonBody(patchBody, '');
-      if (patch === null) return structuredClone(original);
+      if (patch === null) return cloneJson(original);
       if (!isObject(patch)) throw badRequest(cannotUnmarshalIntoMap(patch));
       const root = schema.root ? schema.resolver.resolve(schema.root) : undefined;
       return strategicMergePatch(original as JsonObject, patch, { resolver: schema.resolver, schema: root }) as KubeObject;

@@ -11,6 +11,7 @@
 import jsonpatch from 'fast-json-patch';
 import { PatchError, badRequest, goJsonType, unprocessable } from './errors.ts';
 import { deepEqual, isObject, type JsonObject } from './json-values.ts';
+import { cloneJson } from '../json-clone.ts';
 
 /** kube-apiserver's maxJSONPatchOperations. */
 export const MAX_JSON_PATCH_OPERATIONS = 10000;
@@ -53,7 +54,7 @@ export function decodeJsonPatch(body: unknown): Op[] {
 
 /** Applies decoded operations to a copy of `original`; a failing operation throws a 422. */
 export function jsonPatch(original: JsonObject, ops: Op[]): JsonObject {
-  const doc = { root: structuredClone(original) as unknown };
+  const doc = { root: cloneJson(original) as unknown };
   for (const op of ops) {
     const kind = typeof op.op === 'string' ? op.op : 'unknown';
     switch (kind) {
@@ -256,7 +257,7 @@ function copy(doc: Doc, op: Op): void {
   if (path === undefined) throw unprocessable('copy operation failed to decode path: missing value');
   const target = locate(doc, path);
   if (!target) throw unprocessable(`copy operation does not apply: doc is missing destination path: ${path}: missing value`);
-  const err = insert(doc, target, structuredClone(value));
+  const err = insert(doc, target, cloneJson(value));
   if (err) throw unprocessable(`error while adding value during copy: ${err.message}`);
 }
 

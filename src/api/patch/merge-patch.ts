@@ -2,10 +2,11 @@
 // objects merge key by key, `null` deletes a key, anything else (lists
 // included) replaces. https://www.rfc-editor.org/rfc/rfc7386
 import { isObject, put, type JsonObject } from './json-values.ts';
+import { cloneJson } from '../json-clone.ts';
 
 /** Applies a merge patch object to a copy of `original`; neither argument is modified. */
 export function mergePatch(original: JsonObject, patch: JsonObject): JsonObject {
-  return mergeObjects(structuredClone(original), patch);
+  return mergeObjects(cloneJson(original), patch);
 }
 
 function mergeObjects(target: JsonObject, patch: JsonObject): JsonObject {

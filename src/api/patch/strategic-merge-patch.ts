@@ -22,6 +22,7 @@ import {
   type ListContext,
   type LiveOrderTrace,
 } from './smp-lists.ts';
+import { cloneJson } from '../json-clone.ts';
 
 const RETAIN_KEYS = '$retainKeys';
 const SET_ELEMENT_ORDER = '$setElementOrder';
@@ -29,7 +30,7 @@ const DELETE_FROM_PRIMITIVE_LIST = '$deleteFromPrimitiveList';
 
 /** Applies `patch` to a copy of `original`; neither argument is modified. */
 export function strategicMergePatch(original: JsonObject, patch: JsonObject, cursor: SchemaCursor): JsonObject {
-  return mergeMap(structuredClone(original), structuredClone(patch), cursor);
+  return mergeMap(cloneJson(original), cloneJson(patch), cursor);
 }
 
 function isDirectiveKey(key: string): boolean {

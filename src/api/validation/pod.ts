@@ -5,6 +5,7 @@ import { forbidden, invalid, isObject, required } from './errors.ts';
 import { semanticEqual } from './meta.ts';
 import { inclusiveRangeError } from './names.ts';
 import { validatePodSpec, validateTolerations } from './podspec.ts';
+import { cloneJson } from '../json-clone.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -59,7 +60,7 @@ function validatePodUpdate(spec: Obj, oldSpec: Obj): StatusCause[] {
   out.push(...validateOnlyDeletedSchedulingGates(spec.schedulingGates, oldSpec.schedulingGates));
 
   // Put back what may change, then anything left that differs is a forbidden change.
-  const munged: Obj = structuredClone(spec);
+  const munged: Obj = cloneJson(spec);
   for (const f of ['containers', 'initContainers']) {
     if (Array.isArray(munged[f])) {
       munged[f] = (munged[f] as Obj[]).map((c, i) => ({ ...c, image: containers(oldSpec, f)[i]?.image }));

@@ -13,6 +13,7 @@ import { checkTypeMeta, createObject, writeUpdate } from '../registry/write.ts';
 import { type ResourceCall, writeOptions } from './context.ts';
 import { negotiate } from './negotiate.ts';
 import { respondObject } from './resource.ts';
+import { cloneJson } from '../../api/json-clone.ts';
 
 const PATCH_TYPES = new Set(['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json']);
 const MAX_ATTEMPTS = 5;
@@ -104,7 +105,7 @@ async function handleApply(call: ResourceCall, raw: string, format: ReturnType<t
     const live = kv ? decodeKv(kv) : undefined;
     let merged: KubeObject;
     try {
-      merged = serverSideApply(live, structuredClone(applied), {
+      merged = serverSideApply(live, cloneJson(applied), {
         manager: opts.fieldManager, force, apiVersion: apiVersionOf(r), schema: root, resolver, now: rfc3339(parts.now()),
         subresource: info.subresource || undefined, hasStatusSubresource: r.subresources.includes('status'),
       }).object;

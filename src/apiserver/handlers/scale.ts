@@ -12,6 +12,7 @@ import { writeUpdate } from '../registry/write.ts';
 import { type ResourceCall, writeOptions } from './context.ts';
 import { patchError } from './patch.ts';
 import { scalePathsFor } from './printer-columns.ts';
+import { cloneJson } from '../../api/json-clone.ts';
 
 /** Where the built-in scalable kinds keep their replicas (a CRD declares its own paths). */
 const BUILTIN_SCALE_PATHS = { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas' };
@@ -67,7 +68,7 @@ export async function handleScale(call: ResourceCall): Promise<void> {
     throw errors.invalid('autoscaling', 'Scale', info.name, [{ reason: 'FieldValueInvalid', field: 'spec.replicas',
       message: `Invalid value: ${JSON.stringify(replicas ?? null)}: must be greater than or equal to 0` }]);
   }
-  const next = structuredClone(current);
+  const next = cloneJson(current);
   writeCustomResourceReplicas(scalePathsFor(call) ?? BUILTIN_SCALE_PATHS, next, replicas);
   const result = await writeUpdate(parts, r, current, kv.modRevision, next, '', writeOptions(call));
   sendScale(call, 200, toScale(call, result.object));

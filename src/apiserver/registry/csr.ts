@@ -5,6 +5,7 @@
 // https://kubernetes.io/docs/reference/access-authn-authz/certificate-signing-requests/#request-signing-process
 import type { KubeObject, ResourceInfo } from '../../api/types.ts';
 import { rfc3339 } from '../../api/time.ts';
+import { cloneJson } from '../../api/json-clone.ts';
 
 interface Condition { type?: string; status?: string; lastUpdateTime?: string; lastTransitionTime?: string }
 interface Requester { username: string; uid?: string; groups: string[]; extra?: Record<string, string[]> }
@@ -22,7 +23,7 @@ export function stampCsrRequester(csr: KubeObject, user: Requester): void {
   if (user.uid) spec.uid = user.uid;
   else delete spec.uid;
   spec.groups = [...user.groups];
-  if (user.extra && Object.keys(user.extra).length > 0) spec.extra = structuredClone(user.extra);
+  if (user.extra && Object.keys(user.extra).length > 0) spec.extra = cloneJson(user.extra);
   else delete spec.extra;
 }
 

@@ -6,6 +6,7 @@ import { decodeKv, encodeObject, storageKey } from './codec.ts';
 import { rfc3339 } from '../../api/time.ts';
 import { storeError } from './read.ts';
 import type { WriteContext } from './write.ts';
+import { cloneJson } from '../../api/json-clone.ts';
 
 const CRD_CLEANUP_FINALIZER = 'customresourcecleanup.apiextensions.k8s.io';
 
@@ -107,7 +108,7 @@ function pendingDeletion(r: ResourceInfo, obj: KubeObject, opts: DeleteOptions, 
     const current = meta.deletionGracePeriodSeconds ?? 0;
     const changedFinalizers = finalizers.length !== (meta.finalizers ?? []).length;
     if (grace >= current && !changedFinalizers) return obj;
-    const next = structuredClone(obj);
+    const next = cloneJson(obj);
     if (grace < current) {
       next.metadata!.deletionGracePeriodSeconds = grace;
       next.metadata!.deletionTimestamp = rfc3339(new Date(now.getTime() + grace * 1000));
@@ -115,7 +116,7 @@ function pendingDeletion(r: ResourceInfo, obj: KubeObject, opts: DeleteOptions, 
     next.metadata!.finalizers = finalizers;
     return next;
   }
-  const next = structuredClone(obj);
+  const next = cloneJson(obj);
   next.metadata!.deletionTimestamp = rfc3339(new Date(now.getTime() + grace * 1000));
   next.metadata!.deletionGracePeriodSeconds = grace;
   if (finalizers.length > 0) next.metadata!.finalizers = finalizers;
