@@ -16,7 +16,7 @@ test('cloneJson makes a deep copy of JSON data that shares nothing with the orig
 });
 
 test('cloneJson copies a frozen object into a writable one, and keeps a "__proto__" key a plain property', () => {
-  const frozen = Object.freeze({ spec: Object.freeze({ replicas: 1 }) });
+  const frozen: { spec: { replicas: number } } = Object.freeze({ spec: Object.freeze({ replicas: 1 }) });
   const copy = cloneJson(frozen);
   copy.spec.replicas = 2;
   assert.equal(frozen.spec.replicas, 1);
