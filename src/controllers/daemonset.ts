@@ -164,7 +164,7 @@ class DaemonSetSyncer {
     if (JSON.stringify(normalize(ds.status)) === JSON.stringify(normalize(status))) return;
     let current: DaemonSet = ds;
     for (let attempt = 0; ; attempt++) {
-      const next: DaemonSet = { ...cloneJson(current), status: { ...status, observedGeneration: ds.metadata?.generation } };
+      const next: DaemonSet = { ...current, status: { ...status, observedGeneration: ds.metadata?.generation } };
       try {
         await this.client.updateStatus(R.daemonsets, next);
         return;

@@ -21,7 +21,6 @@ import type { ControllerContext, ControllerDefinition, RunningController } from 
 import {
   type ControllerScale, countHealthyPods, disruptedPodMap, expectedPodCount, failSafeStatus, nextStatus, type ScaleFinder,
 } from './disruption-status.ts';
-import { cloneJson } from '../api/json-clone.ts';
 
 export const PODDISRUPTIONBUDGETS = builtin('poddisruptionbudgets.policy');
 /** A DisruptionTarget=True condition on a pod that is still not being deleted after this long is reset (stalePodDisruptionTimeout). */
@@ -157,7 +156,7 @@ class DisruptionSyncer {
   private async writeStatus(pdb: PodDisruptionBudget, status: PodDisruptionBudgetStatus): Promise<void> {
     try {
       // The cached resourceVersion makes this a compare-and-swap: the eviction API writes here too.
-      await this.client.updateStatus(PODDISRUPTIONBUDGETS, { ...cloneJson(pdb), status });
+      await this.client.updateStatus(PODDISRUPTIONBUDGETS, { ...pdb, status });
     } catch (e) {
       if (isNotFound(e)) return;
       throw e;
@@ -180,7 +179,7 @@ class DisruptionSyncer {
       ? { type: 'DisruptionTarget', status: 'False', lastProbeTime: null as unknown as string, lastTransitionTime: rfc3339() }
       : c));
     try {
-      await this.client.updateStatus(R.pods, { ...cloneJson(pod), status: { ...cloneJson(pod.status), conditions } });
+      await this.client.updateStatus(R.pods, { ...pod, status: { ...pod.status, conditions } });
     } catch (e) {
       if (isNotFound(e)) return;
       throw e;

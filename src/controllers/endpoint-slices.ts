@@ -208,9 +208,9 @@ function planPortGroup(svc: Service, type: AddressType, existing: EndpointSlice[
     const name = s.metadata!.name!;
     if (changed || kept.length !== (s.endpoints ?? []).length) {
       if (kept.length === 0) toDelete.push(s);
-      else toUpdate.set(name, { ...cloneJson(s), endpoints: kept, metadata: { ...cloneJson(s.metadata), labels } });
+      else toUpdate.set(name, { ...withLabels(s, labels), endpoints: kept });
     } else if (!sameLabels(s.metadata?.labels, labels)) {
-      toUpdate.set(name, { ...cloneJson(s), metadata: { ...cloneJson(s.metadata), labels } });
+      toUpdate.set(name, withLabels(s, labels));
     } else {
       unchanged.set(name, s);
     }
@@ -238,4 +238,11 @@ function planPortGroup(svc: Service, type: AddressType, existing: EndpointSlice[
     while (remaining.length && target.endpoints.length < max) target.endpoints.push(remaining.shift()!);
   }
   return { create, update: [...toUpdate.values()], delete: toDelete };
+}
+
+/** A copy of the slice carrying labels. */
+function withLabels(s: EndpointSlice, labels: Record<string, string>): EndpointSlice {
+  const next = cloneJson(s);
+  next.metadata = { ...next.metadata, labels };
+  return next;
 }

@@ -5,7 +5,7 @@
 // A released volume with reclaimPolicy Delete is emptied by a helper pod on its node
 // (`rm -rf` of the directory), then deleted.
 // The base dir is the controllers' localPathDir option (<data dir>/storage for `skiff server`,
-// DEFAULT_LOCAL_PATH_DIR by default), or what the ConfigMap kube-system/local-path-config says in
+// local-path-class.ts' DEFAULT_LOCAL_PATH_DIR by default), or what the ConfigMap kube-system/local-path-config says in
 // config.json, as the upstream provisioner reads it:
 //   {"nodePathMap":[{"node":"DEFAULT_PATH_FOR_NON_LISTED_NODES","paths":["/srv/volumes"]},{"node":"n1","paths":["/data"]}]}
 // https://github.com/rancher/local-path-provisioner#configuration
@@ -14,7 +14,7 @@ import type { ConfigMap, Node, PersistentVolume, PersistentVolumeClaim, Pod } fr
 import type { StorageClass } from 'kubernetes-types/storage/v1.d.ts';
 import { Controller, isAlreadyExists, isNotFound, R } from '../client/index.ts';
 import type { ControllerContext, ControllerDefinition } from './context.ts';
-import { DEFAULT_LOCAL_PATH_DIR, LOCAL_PATH_PROVISIONER } from './local-path-class.ts';
+import { LOCAL_PATH_PROVISIONER } from './local-path-class.ts';
 import { STORAGE_CLASSES } from './persistentvolume-binder.ts';
 import { ANN_PROVISIONED_BY, ANN_SELECTED_NODE, claimClass, claimKey, claimProvisioner } from './persistentvolume-match.ts';
 
@@ -27,7 +27,7 @@ const HOSTNAME_LABEL = 'kubernetes.io/hostname';
 export const HELPER_IMAGE = 'skiff.local/busybox:latest';
 
 /** The base dir for a node from the local-path-config ConfigMap (fallback without one). */
-export function baseDirFor(config: ConfigMap | undefined, node: string, fallback = DEFAULT_LOCAL_PATH_DIR): string {
+export function baseDirFor(config: ConfigMap | undefined, node: string, fallback: string): string {
   const raw = config?.data?.['config.json'];
   if (!raw) return fallback;
   let parsed: { nodePathMap?: { node?: string; paths?: string[] }[] };

@@ -52,12 +52,12 @@ export const definition: ControllerDefinition = {
     const updateClaim = (pvc: PersistentVolumeClaim) => writtenClaims.write(claimKey(pvc), () => ctx.client.update(R.persistentvolumeclaims, pvc));
     const setVolumePhase = async (pv: PersistentVolume, phase: string, message?: string): Promise<PersistentVolume> => {
       if (pv.status?.phase === phase && pv.status?.message === message) return pv;
-      const next = { ...cloneJson(pv), status: { ...pv.status, phase, message, lastPhaseTransitionTime: rfc3339() } };
+      const next = { ...pv, status: { ...pv.status, phase, message, lastPhaseTransitionTime: rfc3339() } };
       if (!message) delete next.status.message;
       return writtenVolumes.write(pv.metadata!.name!, () => ctx.client.updateStatus(R.persistentvolumes, next));
     };
     const setClaimStatus = async (pvc: PersistentVolumeClaim, status: PersistentVolumeClaim['status']): Promise<void> => {
-      const next = { ...cloneJson(pvc), status: { ...pvc.status, ...status } };
+      const next = { ...pvc, status: { ...pvc.status, ...status } };
       if (JSON.stringify(next.status) === JSON.stringify(pvc.status)) return;
       await writtenClaims.write(claimKey(pvc), () => ctx.client.updateStatus(R.persistentvolumeclaims, next));
     };

@@ -19,7 +19,6 @@ import {
   isPodActive, isPodAvailable, isPodReady, msUntilAvailable, podFromTemplate, podsToDelete, SLOW_START_INITIAL_BATCH, slowStartBatch,
 } from './pod-control.ts';
 import { rfc3339 } from '../api/time.ts';
-import { cloneJson } from '../api/json-clone.ts';
 
 /** At most this many pods are created or deleted per sync (kube's BurstReplicas). */
 export const BURST_REPLICAS = 500;
@@ -150,7 +149,7 @@ class ReplicaSetSyncer {
     if (rs.status?.observedGeneration === generation && sameStatus(rs.status, status)) return;
     let current: ReplicaSet = rs;
     for (let attempt = 0; ; attempt++) {
-      const next: ReplicaSet = { ...cloneJson(current), status: { ...status, observedGeneration: generation } };
+      const next: ReplicaSet = { ...current, status: { ...status, observedGeneration: generation } };
       try {
         await this.client.updateStatus(R.replicasets, next);
         return;

@@ -57,11 +57,9 @@ export const rootCaCertPublisher: ControllerDefinition = {
       const annotations = current.metadata?.annotations ?? {};
       if (data['ca.crt'] === ca && Object.keys(data).length === 1 && annotations['kubernetes.io/description'] === DESCRIPTION) return;
       // Someone changed it: put the CA back (other fields, like labels, stay).
-      const fixed: ConfigMap = {
-        ...cloneJson(current),
-        data: { 'ca.crt': ca },
-        metadata: { ...cloneJson(current.metadata), annotations: { ...annotations, 'kubernetes.io/description': DESCRIPTION } },
-      };
+      const fixed: ConfigMap = cloneJson(current);
+      fixed.data = { 'ca.crt': ca };
+      fixed.metadata = { ...fixed.metadata, annotations: { ...annotations, 'kubernetes.io/description': DESCRIPTION } };
       delete fixed.binaryData;
       try {
         await ctx.client.update(R.configmaps, fixed);

@@ -297,7 +297,7 @@ class StatefulSetSyncer {
     let current: StatefulSet = set;
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.client.updateStatus(R.statefulsets, { ...cloneJson(current), status: want });
+        await this.client.updateStatus(R.statefulsets, { ...current, status: want });
         return;
       } catch (e) {
         if (isNotFound(e)) return;

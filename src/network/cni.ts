@@ -1,8 +1,8 @@
 // The pod network's CNI config, the one the node's runtime reads: bridge skiff0 as the pods'
 // gateway, host-local IPAM on the node's podCIDR, portmap for hostPorts; with the backend's MTU
 // on the bridge plugin when there is a backend, so pod interfaces fit inside the VXLAN
-// encapsulation. No loopback plugin: the runtimes bring `lo` up themselves (skiff's runtime in
-// its network namespace script, containerd's CRI as a network of its own), so in the chain it
+// encapsulation. No loopback plugin: the runtimes bring `lo` up themselves (skiff's runtime with
+// `ip link` beside the CNI ADD, containerd's CRI as a network of its own), so in the chain it
 // was one more plugin binary run per pod for nothing.
 // https://www.cni.dev/plugins/current/main/bridge/ https://www.cni.dev/plugins/current/ipam/host-local/
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';

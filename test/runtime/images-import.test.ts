@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { ImageStore, BUILTIN_IMAGE } from '../../src/runtime/images/index.ts';
-import { mountPoints } from '../../src/runtime/images/mounts.ts';
+import { mountPoints } from '../helpers/mounts.ts';
 import { writeTar } from '../../src/runtime/images/tar.ts';
 import { busyboxLayer, digestOf, exec, writeOciLayout } from './images-fixtures.ts';
 

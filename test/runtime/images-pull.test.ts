@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImageStore, imageServiceHandlers } from '../../src/runtime/images/index.ts';
 import { Code, CriError } from '../../src/cri/errors.ts';
-import { mountPoints } from '../../src/runtime/images/mounts.ts';
+import { mountPoints } from '../helpers/mounts.ts';
 import { writeTar } from '../../src/runtime/images/tar.ts';
 import { busyboxLayer, exec, freePort, waitFor, writeOciLayout } from './images-fixtures.ts';
 

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImageStore, imageServiceHandlers, normalizeReference, BUILTIN_IMAGE } from '../../src/runtime/images/index.ts';
-import { mountPoints } from '../../src/runtime/images/mounts.ts';
+import { mountPoints } from '../helpers/mounts.ts';
 
 const ctx = { signal: new AbortController().signal, rpc: 'test' };
 let tmp: string;

@@ -16,7 +16,8 @@ import {
   type FieldManagerOptions, OwnershipConflicts, recordUpdate, resetFieldSet, stripMeta, type UpdateContext,
   updateOwnership,
 } from './updater.ts';
-import { clone, deepEqual } from './values.ts';
+import { deepEqual } from './values.ts';
+import { cloneJson } from '../json-clone.ts';
 
 export interface ApplyOptions extends FieldManagerOptions {
   force: boolean;
@@ -59,7 +60,7 @@ function describe(obj: KubeObject, opts: FieldManagerOptions): string {
 }
 
 function withoutManagedFields(obj: KubeObject): KubeObject {
-  const copy = clone(obj);
+  const copy = cloneJson(obj);
   if (copy.metadata) delete copy.metadata.managedFields;
   return copy;
 }
@@ -79,7 +80,7 @@ function applyOnce(live: KubeObject | undefined, applied: KubeObject, opts: Appl
     recordUpdate(managers, undefined, liveObj, { manager: 'before-first-apply', apiVersion: opts.apiVersion, subresource: opts.subresource }, opts.now, u);
   }
 
-  const config = clone(applied);
+  const config = cloneJson(applied);
   let appliedSet: FieldSet;
   try {
     appliedSet = toFieldSet(config, u.ref, u.ctx, { allowDuplicates: false });

@@ -8,7 +8,8 @@ import { difference, type FieldSet } from './fieldset.ts';
 import { toFieldSet } from './fieldsof.ts';
 import { FieldPathError } from './shape.ts';
 import type { FieldManagerOptions } from './updater.ts';
-import { clone, isObject } from './values.ts';
+import { isObject } from './values.ts';
+import { cloneJson } from '../json-clone.ts';
 
 export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
 
@@ -28,7 +29,7 @@ export function lastAppliedAllowance(live: KubeObject, opts: FieldManagerOptions
   }
   if (!isObject(lastApplied) || lastApplied.apiVersion !== opts.apiVersion) return undefined;
   const ctx = { resolver: opts.resolver };
-  const liveObj = clone(live);
+  const liveObj = cloneJson(live);
   if (liveObj.metadata) delete liveObj.metadata.managedFields;
   try {
     const set = toFieldSet(lastApplied, opts.schema, ctx, { allowDuplicates: false });
@@ -43,7 +44,7 @@ export function lastAppliedAllowance(live: KubeObject, opts: FieldManagerOptions
 /** After a successful apply by "kubectl": the annotation becomes the applied configuration, if there was one. */
 export function syncLastApplied(live: KubeObject, applied: KubeObject, result: KubeObject): void {
   if (!live.metadata?.annotations?.[LAST_APPLIED_ANNOTATION]) return;
-  const config = clone(applied);
+  const config = cloneJson(applied);
   if (config.metadata?.annotations) delete config.metadata.annotations[LAST_APPLIED_ANNOTATION];
   result.metadata ??= {};
   result.metadata.annotations = { ...result.metadata.annotations, [LAST_APPLIED_ANNOTATION]: encodeLikeGo(config) + '\n' };

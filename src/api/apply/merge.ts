@@ -4,24 +4,25 @@
 // atomic is replaced. https://kubernetes.io/docs/reference/using-api/server-side-apply/#merge-strategy
 import { listItemElements } from './fieldsof.ts';
 import { fieldType, type Shape, shapeOf, type ShapeContext, type TypeRef } from './shape.ts';
-import { clone, isObject } from './values.ts';
+import { isObject } from './values.ts';
+import { cloneJson } from '../json-clone.ts';
 
 export function mergeObjects(lhs: unknown, rhs: unknown, ref: TypeRef, ctx: ShapeContext): unknown {
   return merge(lhs, rhs, ref, ctx);
 }
 
 function merge(l: unknown, r: unknown, ref: TypeRef, ctx: ShapeContext): unknown {
-  if (r === undefined) return clone(l);
-  if (l === undefined) return clone(r);
+  if (r === undefined) return cloneJson(l);
+  if (l === undefined) return cloneJson(r);
   const shape = shapeOf(ref, r !== null ? r : l, ctx);
 
   if (shape.kind === 'map') {
     const lm = isObject(l) ? l : undefined;
     const rm = isObject(r) ? r : undefined;
-    if ((l !== null && !lm) || (r !== null && !rm) || shape.atomic) return clone(r);
+    if ((l !== null && !lm) || (r !== null && !rm) || shape.atomic) return cloneJson(r);
     const lEmpty = !lm || Object.keys(lm).length === 0;
     const rEmpty = !rm || Object.keys(rm).length === 0;
-    if (lEmpty && rEmpty) return clone(r);
+    if (lEmpty && rEmpty) return cloneJson(r);
     const out: Record<string, unknown> = {};
     const keys = [...Object.keys(lm ?? {}), ...Object.keys(rm ?? {}).filter((k) => !lm || !Object.hasOwn(lm, k))];
     for (const key of keys) {
@@ -37,13 +38,13 @@ function merge(l: unknown, r: unknown, ref: TypeRef, ctx: ShapeContext): unknown
   if (shape.kind === 'list') {
     const la = Array.isArray(l) ? l : undefined;
     const ra = Array.isArray(r) ? r : undefined;
-    if ((l !== null && !la) || (r !== null && !ra) || shape.atomic) return clone(r);
-    if ((la?.length ?? 0) === 0 && (ra?.length ?? 0) === 0) return clone(r);
+    if ((l !== null && !la) || (r !== null && !ra) || shape.atomic) return cloneJson(r);
+    if ((la?.length ?? 0) === 0 && (ra?.length ?? 0) === 0) return cloneJson(r);
     const out = mergeListItems(shape, la ?? [], ra ?? [], ctx);
     return out.length > 0 ? out : undefined;
   }
 
-  return clone(r);
+  return cloneJson(r);
 }
 
 /**
@@ -85,7 +86,7 @@ function mergeListItems(shape: Extract<Shape, { kind: 'list' }>, la: unknown[], 
     if (li < lpes.length) {
       const pe = lpes[li];
       if (!rByPe.has(pe)) {
-        push(clone(la[li]));
+        push(cloneJson(la[li]));
         li++;
         continue;
       }

@@ -6,7 +6,8 @@ import type { KubeObject } from '../types.ts';
 import { capUpdateManagers, decodeManagedFields, encodeManagedFields, type Managers } from './managers.ts';
 import { FieldPathError } from './shape.ts';
 import { type FieldManagerOptions, recordUpdate, resetFieldSet } from './updater.ts';
-import { clone, deepEqual } from './values.ts';
+import { deepEqual } from './values.ts';
+import { cloneJson } from '../json-clone.ts';
 
 export interface TrackOptions extends FieldManagerOptions {
   operation: 'Update';
@@ -19,7 +20,7 @@ export interface TrackOptions extends FieldManagerOptions {
  * except on subresources, where the stored ones are used.
  */
 export function trackUpdate(oldObj: KubeObject | undefined, newObj: KubeObject, opts: TrackOptions): KubeObject {
-  const out = clone(newObj);
+  const out = cloneJson(newObj);
   const requested = newObj.metadata?.managedFields;
   const stored = oldObj?.metadata?.managedFields;
   let managers: Managers;
@@ -36,7 +37,7 @@ export function trackUpdate(oldObj: KubeObject | undefined, newObj: KubeObject, 
   // apply; an existing object that has no entries stays untracked.
   if (managers.size === 0 && oldObj?.metadata?.uid) return out;
 
-  const old = oldObj ? clone(oldObj) : undefined;
+  const old = oldObj ? cloneJson(oldObj) : undefined;
   if (old?.metadata) delete old.metadata.managedFields;
   try {
     recordUpdate(

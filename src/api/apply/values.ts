@@ -1,5 +1,4 @@
-// Small helpers over plain JSON values used by the apply walkers.
-import { cloneJson } from '../json-clone.ts';
+// Small helpers over plain JSON values used by the apply walkers (copies: ../json-clone.ts).
 
 export function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -16,8 +15,4 @@ export function deepEqual(a: unknown, b: unknown): boolean {
     return ka.length === kb.length && ka.every((k) => Object.hasOwn(b, k) && deepEqual(a[k], b[k]));
   }
   return false;
-}
-
-export function clone<T>(v: T): T {
-  return cloneJson(v);
 }

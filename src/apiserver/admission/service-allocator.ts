@@ -213,7 +213,7 @@ export class ServiceAllocator {
     const first = this.#base + 2;
     const count = this.#size - 3;
     const band = Math.max(0, staticBandSize(this.#size - 2, 16, 256) - 1);
-    const n = await this.#allocate(SERVICE_IP_KEYS, first, count, band, owner, (v) => intToIp(v), () => false);
+    const n = await this.#allocate(SERVICE_IP_KEYS, first, count, band, owner, intToIp, () => false);
     if (n === undefined) throw errors.internal('failed to allocate a serviceIP: range is full');
     return intToIp(n);
   }

@@ -1,20 +1,9 @@
 // overlayfs mounts of container root filesystems: the image's unpacked layers as lowerdirs,
 // a per-container upperdir/workdir. https://docs.kernel.org/filesystems/overlayfs.html
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { CommandError } from '../command.ts';
 import { hostRun } from '../spawner.ts';
-
-/** Mount points from /proc/self/mountinfo (field 5, with the kernel's octal escapes undone). */
-export async function mountPoints(): Promise<Set<string>> {
-  const text = await readFile('/proc/self/mountinfo', 'utf8');
-  const points = new Set<string>();
-  for (const line of text.split('\n')) {
-    const field = line.split(' ')[4];
-    if (field) points.add(field.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(parseInt(oct, 8))));
-  }
-  return points;
-}
 
 /**
  * Whether a filesystem other than its parent directory's is mounted at path (another device).

@@ -15,7 +15,7 @@ interface Subscriber {
   backlog: WatchEvent[] | null;
 }
 
-/** What SharedWatch needs of etcd: a started watch delivering mapped event batches. */
+/** The etcd watch a SharedWatch fans out (its events arrive through publish): cancelled when the last subscriber goes. */
 export interface EventSource {
   cancel(): void;
 }
