@@ -45,8 +45,8 @@ export interface FilterPlugin {
   name: string;
   /** Computes the cycle state once per pod. A Status fails every node with it. */
   preFilter?(cycle: CycleState): PreResult | Status;
-  /** null when the pod fits the node. */
-  filter(cycle: CycleState, node: NodeInfo): Status | null;
+  /** null when the pod fits the node; `at` is node.index, the node's row in snapshot.table. */
+  filter(cycle: CycleState, node: NodeInfo, at: number): Status | null;
   /**
    * PreFilterExtensions: keep PreFilter state that counts other pods right while preemption's dry
    * run takes pods off a node (removePod) and puts them back (addPod).
@@ -60,8 +60,8 @@ export interface ScorePlugin {
   weight: number;
   /** Computes the cycle state from the feasible nodes; 'skip' leaves this plugin out. */
   preScore?(cycle: CycleState, feasible: NodeInfo[]): PreResult;
-  /** A raw score; normalizeScore (if any) brings the list to 0..100. */
-  score(cycle: CycleState, node: NodeInfo): number;
+  /** A raw score (`at` is node.index, its row in snapshot.table); normalizeScore (if any) brings the list to 0..100. */
+  score(cycle: CycleState, node: NodeInfo, at: number): number;
   normalizeScore?(cycle: CycleState, scores: Float64Array, nodes: NodeInfo[]): void;
 }
 
@@ -100,9 +100,9 @@ export function runPreFilters(cycle: CycleState, filters: readonly FilterPlugin[
 }
 
 /** Runs the filters on one node; the first failure wins, as in RunFilterPlugins. */
-export function runFilters(cycle: CycleState, active: readonly FilterPlugin[], node: NodeInfo): Status | null {
+export function runFilters(cycle: CycleState, active: readonly FilterPlugin[], node: NodeInfo, at = node.index): Status | null {
   for (let i = 0; i < active.length; i++) {
-    const s = active[i].filter(cycle, node);
+    const s = active[i].filter(cycle, node, at);
     if (s !== null) return s;
   }
   return null;

@@ -79,6 +79,8 @@ export function numFeasibleNodesToFind(numAllNodes: number, percentage = 0): num
 
 interface FilterResult {
   feasible: NodeInfo[];
+  /** feasible[k].index, read from here so that scoring need not touch the NodeInfo objects. */
+  feasibleAt: Int32Array;
   /** Failed nodes and why. */
   statuses: Map<NodeInfo, Status>;
 }
@@ -89,6 +91,7 @@ function findNodesThatFit(cycle: CycleState, active: FilterPlugin[], opts: Sched
   const all = nodes.length;
   const enough = numFeasibleNodesToFind(all, opts.percentageOfNodesToScore);
   const feasible: NodeInfo[] = [];
+  const feasibleAt = new Int32Array(Math.min(enough, all));
   const statuses = new Map<NodeInfo, Status>();
   const start = snapshot.nextStartNodeIndex % all;
   let processed = 0;
@@ -96,22 +99,22 @@ function findNodesThatFit(cycle: CycleState, active: FilterPlugin[], opts: Sched
     let i = start + processed;
     if (i >= all) i -= all;
     const node = nodes[i];
-    const status = runFilters(cycle, active, node);
-    if (status === null) feasible.push(node);
+    const status = runFilters(cycle, active, node, i);
+    if (status === null) feasibleAt[feasible.push(node) - 1] = i;
     else statuses.set(node, status);
   }
   snapshot.nextStartNodeIndex = (start + processed) % all;
-  return { feasible, statuses };
+  return { feasible, feasibleAt, statuses };
 }
 
-function prioritizeAndSelect(cycle: CycleState, feasible: NodeInfo[], opts: ScheduleOptions): NodeInfo {
+function prioritizeAndSelect(cycle: CycleState, { feasible, feasibleAt: at }: FilterResult, opts: ScheduleOptions): NodeInfo {
   const n = feasible.length;
   if (n === 1) return feasible[0];
   const total = new Float64Array(n);
   const scores = new Float64Array(n);
   for (const plugin of opts.scores ?? DEFAULT_SCORES) {
     if (plugin.preScore?.(cycle, feasible) === 'skip') continue;
-    for (let i = 0; i < n; i++) scores[i] = plugin.score(cycle, feasible[i]);
+    for (let i = 0; i < n; i++) scores[i] = plugin.score(cycle, feasible[i], at[i]);
     plugin.normalizeScore?.(cycle, scores, feasible);
     const w = plugin.weight;
     for (let i = 0; i < n; i++) total[i] += scores[i] * w;
@@ -149,11 +152,11 @@ export function schedulePod(snapshot: ClusterSnapshot, pod: Pod, opts: ScheduleO
   if (Array.isArray(active)) {
     result = findNodesThatFit(cycle, active, opts);
     if (result.feasible.length > 0) {
-      const node = prioritizeAndSelect(cycle, result.feasible, opts);
+      const node = prioritizeAndSelect(cycle, result, opts);
       return { node: node.name, feasibleNodes: result.feasible.length, evaluatedNodes: result.feasible.length + result.statuses.size };
     }
   } else {
-    result = { feasible: [], statuses: new Map(snapshot.nodes.map((n) => [n, active])) };
+    result = { feasible: [], feasibleAt: new Int32Array(0), statuses: new Map(snapshot.nodes.map((n) => [n, active])) };
   }
   const reasons = reasonHistogram(result.statuses.values());
   if (opts.preemption === false) return { unschedulable: { reasons, message: fitErrorMessage(numAll, reasons) } };

@@ -8,6 +8,7 @@ import { matchesLabels } from '../api/selectors/index.ts';
 import { newPodInfo, podKey, type PodInfo } from './pod-info.ts';
 import { emptyResource, nodeAllocatable, type Allocatable, type Resource } from './resources.ts';
 import { normalizedImageName } from './plugins/image-locality.ts';
+import { NodeTable } from './node-table.ts';
 
 export interface NodeInfo {
   node: Node;
@@ -27,7 +28,7 @@ export interface NodeInfo {
   usedPorts: Map<string, Map<string, number>>;
   /** Normalized image name → size in bytes, from status.images. */
   images: Map<string, number>;
-  /** Position in ClusterSnapshot.nodes. */
+  /** Position in ClusterSnapshot.nodes and row of ClusterSnapshot.table. */
   index: number;
 }
 
@@ -79,6 +80,8 @@ export class ClusterSnapshot {
   /** All nodes, in a stable order the round-robin start index walks. */
   readonly nodes: NodeInfo[] = [];
   readonly nodesByName = new Map<string, NodeInfo>();
+  /** The nodes' resource numbers and flags in columns, for the filters and scores that run on every node. */
+  readonly table = new NodeTable();
   /** Assigned pods whose node is not (yet) in the snapshot, by node name. */
   private readonly orphans = new Map<string, Map<string, PodInfo>>();
   /** Every assigned pod on a known node, by namespace/name. */
@@ -111,6 +114,7 @@ export class ClusterSnapshot {
     const info = newNodeInfo(node, this.nodes.length);
     this.nodes.push(info);
     this.nodesByName.set(name, info);
+    this.table.write(info);
     this.countImages(info, 1);
     const waiting = this.orphans.get(name);
     if (waiting) {
@@ -128,6 +132,7 @@ export class ClusterSnapshot {
     }
     this.countImages(info, -1);
     setNode(info, node);
+    this.table.write(info);
     this.countImages(info, 1);
   }
 
@@ -143,6 +148,7 @@ export class ClusterSnapshot {
     if (last !== info) {
       this.nodes[info.index] = last;
       last.index = info.index;
+      this.table.write(last);
     }
     this.nodesByName.delete(name);
   }
@@ -240,6 +246,7 @@ export class ClusterSnapshot {
     addTo(node.requested, info.requests, 1);
     node.nonZeroRequested.milliCPU += info.nonZero.milliCPU;
     node.nonZeroRequested.memory += info.nonZero.memory;
+    this.table.write(node);
     for (const hp of info.hostPorts) {
       const k = `${hp.protocol}/${hp.port}`;
       let ips = node.usedPorts.get(k);
@@ -265,6 +272,7 @@ export class ClusterSnapshot {
     addTo(node.requested, info.requests, -1);
     node.nonZeroRequested.milliCPU -= info.nonZero.milliCPU;
     node.nonZeroRequested.memory -= info.nonZero.memory;
+    this.table.write(node);
     for (const hp of info.hostPorts) {
       const k = `${hp.protocol}/${hp.port}`;
       const ips = node.usedPorts.get(k);

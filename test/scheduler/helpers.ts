@@ -90,7 +90,8 @@ export function filterWith(plugin: FilterPlugin, snapshot: ClusterSnapshot, p: P
   const active = runPreFilters(cycle, [plugin]);
   if (!Array.isArray(active)) return active;
   if (active.length === 0) return 'skip';
-  return plugin.filter(cycle, snapshot.nodesByName.get(nodeName)!);
+  const node = snapshot.nodesByName.get(nodeName)!;
+  return plugin.filter(cycle, node, node.index);
 }
 
 /** A deterministic random source. */

@@ -19,7 +19,7 @@ const ZONE = 'topology.kubernetes.io/zone';
 function scores(plugin: ScorePlugin, s: ClusterSnapshot, p: Pod): Record<string, number> | 'skip' {
   const cycle = newCycleState(s, newPodInfo(p));
   if (plugin.preScore?.(cycle, s.nodes) === 'skip') return 'skip';
-  const list = new Float64Array(s.nodes.map((n) => plugin.score(cycle, n)));
+  const list = new Float64Array(s.nodes.map((n) => plugin.score(cycle, n, n.index)));
   plugin.normalizeScore?.(cycle, list, s.nodes);
   return Object.fromEntries(s.nodes.map((n, i) => [n.name, list[i]]));
 }

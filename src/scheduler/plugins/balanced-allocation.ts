@@ -10,13 +10,14 @@ export const balancedAllocation: ScorePlugin = {
   weight: 1,
   // Best-effort pods are skipped so they do not all pile onto one node (kubernetes#129138).
   preScore: (cycle) => (cycle.podInfo.requests.milliCPU === 0 && cycle.podInfo.requests.memory === 0 ? 'skip' : undefined),
-  score(cycle, node) {
+  score(cycle, _node, at) {
     const req = cycle.podInfo.requests;
-    const cpuAlloc = node.allocatable.milliCPU;
-    const memAlloc = node.allocatable.memory;
+    const t = cycle.snapshot.table;
+    const cpuAlloc = t.allocCpu[at];
+    const memAlloc = t.allocMemory[at];
     if (cpuAlloc === 0 || memAlloc === 0) return MAX_NODE_SCORE; // one fraction or none: std is 0
-    const cpu = Math.min(1, (node.requested.milliCPU + req.milliCPU) / cpuAlloc);
-    const mem = Math.min(1, (node.requested.memory + req.memory) / memAlloc);
+    const cpu = Math.min(1, (t.reqCpu[at] + req.milliCPU) / cpuAlloc);
+    const mem = Math.min(1, (t.reqMemory[at] + req.memory) / memAlloc);
     const std = Math.abs((cpu - mem) / 2);
     return Math.trunc((1 - std) * MAX_NODE_SCORE);
   },

@@ -13,15 +13,14 @@ export const REASON_TOO_MANY_PODS = 'Too many pods';
  */
 export const nodeResourcesFitFilter: FilterPlugin = {
   name: NAME,
-  filter(cycle, node): Status | null {
+  filter(cycle, node, at): Status | null {
     const req = cycle.podInfo.requests;
-    const alloc = node.allocatable;
-    const used = node.requested;
-    // The common case, every request fits, allocates nothing (this runs for ~500 nodes per pod).
-    const podsShort = node.pods.size + 1 > alloc.pods;
-    const cpuShort = req.milliCPU > 0 && req.milliCPU > alloc.milliCPU - used.milliCPU;
-    const memShort = req.memory > 0 && req.memory > alloc.memory - used.memory;
-    const storageShort = req.ephemeralStorage > 0 && req.ephemeralStorage > alloc.ephemeralStorage - used.ephemeralStorage;
+    const t = cycle.snapshot.table;
+    // The common case, every request fits, reads only the node's row and allocates nothing (this runs for ~500 nodes per pod).
+    const podsShort = t.podCount[at] + 1 > t.allocPods[at];
+    const cpuShort = req.milliCPU > 0 && req.milliCPU > t.allocCpu[at] - t.reqCpu[at];
+    const memShort = req.memory > 0 && req.memory > t.allocMemory[at] - t.reqMemory[at];
+    const storageShort = req.ephemeralStorage > 0 && req.ephemeralStorage > t.allocStorage[at] - t.reqStorage[at];
     if (!podsShort && !cpuShort && !memShort && !storageShort && req.scalar.size === 0) return null;
     return insufficient(req, node, podsShort, cpuShort, memShort, storageShort);
   },
@@ -59,18 +58,19 @@ function leastRequestedScore(requested: number, capacity: number): number {
 export const nodeResourcesFitScore: ScorePlugin = {
   name: NAME,
   weight: 1,
-  score(cycle, node: NodeInfo) {
+  score(cycle, _node, at) {
     const pod = cycle.podInfo.nonZero;
-    const cpuAlloc = node.allocatable.milliCPU;
-    const memAlloc = node.allocatable.memory;
+    const t = cycle.snapshot.table;
+    const cpuAlloc = t.allocCpu[at];
+    const memAlloc = t.allocMemory[at];
     let sum = 0;
     let weights = 0;
     if (cpuAlloc !== 0) {
-      sum += leastRequestedScore(node.nonZeroRequested.milliCPU + pod.milliCPU, cpuAlloc);
+      sum += leastRequestedScore(t.nonZeroCpu[at] + pod.milliCPU, cpuAlloc);
       weights++;
     }
     if (memAlloc !== 0) {
-      sum += leastRequestedScore(node.nonZeroRequested.memory + pod.memory, memAlloc);
+      sum += leastRequestedScore(t.nonZeroMemory[at] + pod.memory, memAlloc);
       weights++;
     }
     return weights === 0 ? 0 : Math.trunc(sum / weights);

@@ -3,6 +3,7 @@
 // https://kubernetes.io/docs/concepts/architecture/nodes/#manual-node-administration
 import type { Taint } from 'kubernetes-types/core/v1.d.ts';
 import { type FilterPlugin, unresolvable } from '../framework.ts';
+import { UNSCHEDULABLE } from '../node-table.ts';
 import { tolerationsTolerateTaint } from './taint-toleration.ts';
 
 export const NAME = 'NodeUnschedulable';
@@ -11,8 +12,8 @@ const UNSCHEDULABLE_TAINT: Taint = { key: 'node.kubernetes.io/unschedulable', ef
 
 export const nodeUnschedulable: FilterPlugin = {
   name: NAME,
-  filter(cycle, node) {
-    if (!node.node.spec?.unschedulable) return null;
+  filter(cycle, _node, at) {
+    if ((cycle.snapshot.table.flags[at] & UNSCHEDULABLE) === 0) return null;
     if (tolerationsTolerateTaint(cycle.pod.spec?.tolerations, UNSCHEDULABLE_TAINT)) return null;
     return unresolvable(NAME, REASON_UNSCHEDULABLE);
   },

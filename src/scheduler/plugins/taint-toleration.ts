@@ -4,6 +4,7 @@
 // tolerationSeconds only bounds how long a NoExecute-tolerating pod may stay; it does not affect scheduling.
 import type { Taint, Toleration } from 'kubernetes-types/core/v1.d.ts';
 import { type CycleState, defaultNormalizeScore, type FilterPlugin, type ScorePlugin, type Status, unresolvable } from '../framework.ts';
+import { HARD_TAINTS, SOFT_TAINTS } from '../node-table.ts';
 import type { NodeInfo } from '../snapshot.ts';
 
 export const NAME = 'TaintToleration';
@@ -37,8 +38,8 @@ export function untoleratedTaintReason(taint: Taint): string {
 
 export const taintTolerationFilter: FilterPlugin = {
   name: NAME,
-  filter(cycle: CycleState, node: NodeInfo): Status | null {
-    if (node.hardTaints.length === 0) return null;
+  filter(cycle: CycleState, node: NodeInfo, at: number): Status | null {
+    if ((cycle.snapshot.table.flags[at] & HARD_TAINTS) === 0) return null;
     const taint = findUntoleratedTaint(node.hardTaints, cycle.pod.spec?.tolerations);
     return taint ? unresolvable(NAME, untoleratedTaintReason(taint)) : null;
   },
@@ -57,8 +58,8 @@ function preferNoScheduleTolerations(cycle: CycleState): Toleration[] {
 export const taintTolerationScore: ScorePlugin = {
   name: NAME,
   weight: 3,
-  score(cycle, node) {
-    if (node.softTaints.length === 0) return 0;
+  score(cycle, node, at) {
+    if ((cycle.snapshot.table.flags[at] & SOFT_TAINTS) === 0) return 0;
     const tolerations = preferNoScheduleTolerations(cycle);
     let intolerable = 0;
     for (const taint of node.softTaints) if (!tolerationsTolerateTaint(tolerations, taint)) intolerable++;
