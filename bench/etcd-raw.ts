@@ -1,16 +1,17 @@
 // Raw etcd write rates, for `npm run bench:api -- --store etcd`: what the etcd cluster itself
 // gives on this machine through the same etcd3 client the API server uses, with the same
 // payloads and concurrency as the API benchmark. Three shapes:
-// - put: a plain Put (etcd's own `benchmark put` does this);
-// - create txn: the compare-and-create transaction EtcdStore.create sends for each object;
-// - read + create txn: what one API create costs in etcd (the namespace's serializable read,
-//   then the create).
+// - put: a plain Put, the library's way (each call to a member picked at random; etcd's own
+//   `benchmark put` spreads its clients over the endpoints too);
+// - put to one member: what the API server's pinned client does (src/store/etcd/etcd-store.ts);
+// - create txn to one member: the compare-and-create transaction EtcdStore.create sends for each
+//   object (the namespace check is answered from the server's cache, so that is all a create costs etcd).
 import { Etcd3 } from 'etcd3';
 
 export interface RawEtcdRates {
   puts: number;
+  pinnedPuts: number;
   createTxns: number;
-  readAndCreate: number;
 }
 
 async function rate(n: number, clients: number, op: (i: number) => Promise<unknown>): Promise<number> {
@@ -26,26 +27,23 @@ let calls = 0;
 
 export async function rawEtcdRates(endpoints: string[], n: number, clients: number, payload: (i: number) => string): Promise<RawEtcdRates> {
   const client = new Etcd3({ hosts: endpoints });
+  const pinned = new Etcd3({ hosts: [endpoints[calls % endpoints.length]] });
   const root = `/bench-raw-${process.pid}-${calls++}`;
   try {
-    const ns = Buffer.from(`${root}/namespaces/bench`);
-    await client.put(ns).value('{}');
-    const create = (key: Buffer, value: string) => client.kv.txn({
+    const create = (key: Buffer, value: string) => pinned.kv.txn({
       compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }],
       success: [{ request_put: { key, value: Buffer.from(value) } }],
       failure: [{ request_range: { key } }],
     });
     const puts = await rate(n, clients, (i) => client.put(`${root}/put/cm-${i}`).value(payload(i)).exec());
+    const pinnedPuts = await rate(n, clients, (i) => pinned.put(`${root}/pinned-put/cm-${i}`).value(payload(i)).exec());
     const createTxns = await rate(n, clients, (i) => create(Buffer.from(`${root}/txn/cm-${i}`), payload(i)));
-    const readAndCreate = await rate(n, clients, async (i) => {
-      await client.kv.range({ key: ns, serializable: true });
-      await create(Buffer.from(`${root}/read-txn/cm-${i}`), payload(i));
-    });
     // The keys stay (the cluster goes with the benchmark): deleting 15,000 keys at once leaves
     // compare-transactions, which every API create is, at half speed or less for the rest of the
     // run (etcd 3.4 here), and the API run comes right after.
-    return { puts, createTxns, readAndCreate };
+    return { puts, pinnedPuts, createTxns };
   } finally {
     client.close();
+    pinned.close();
   }
 }

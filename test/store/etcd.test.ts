@@ -97,6 +97,34 @@ describe('etcd store', () => {
     }
   });
 
+  it('sends its calls to one member, and to the next one as soon as that member dies', async () => {
+    const store: EtcdStore = openEtcdStore({ endpoints: cluster.endpoints, prefix: '/skiff-pinned' });
+    const prefix = uniquePrefix('pinned');
+    let killed = -1;
+    try {
+      const txnsPerMember = async () => Promise.all(cluster.members.map(async (m, i) => (i === killed ? 0
+        : Number(/^grpc_server_handled_total\{grpc_code="OK",grpc_method="Txn",grpc_service="etcdserverpb.KV",grpc_type="unary"\} (\S+)/m
+          .exec(await (await fetch(`${m.clientUrl}/metrics`)).text())?.[1] ?? 0))));
+      const writesLandOn = async (from: number) => {
+        const before = await txnsPerMember();
+        for (let i = from; i < from + 30; i++) assert.ok((await store.create(`${prefix}${i}`, String(i))).ok);
+        const after = await txnsPerMember();
+        const got = after.map((n, i) => n - before[i]);
+        const member = got.findIndex((n) => n >= 30);
+        assert.ok(member >= 0 && got.every((n, i) => i === member || n === 0), `all 30 creates on one member, got ${got.join(' / ')}`);
+        return member;
+      };
+      killed = await writesLandOn(0);
+      await cluster.kill(killed);
+      const next = await writesLandOn(100);
+      assert.notEqual(next, killed);
+      assert.equal((await store.list(prefix)).kvs.length, 60);
+    } finally {
+      await store.close();
+      if (killed >= 0) await cluster.restart(killed);
+    }
+  });
+
   it('lists more than gRPC\'s default 4 MiB message in one range', async () => {
     const store: EtcdStore = openEtcdStore({ endpoints: cluster.endpoints, prefix: '/skiff-big-list' });
     try {

@@ -45,8 +45,19 @@ function rev(s: string | number | undefined): number {
   return Number(s ?? 0);
 }
 
+type KV = Etcd3['kv'];
+
 export class EtcdStore implements Store {
+  /** Every member: watches (which move to another member by themselves), compaction, status. */
   private readonly client: Etcd3;
+  /**
+   * One client per member for the unary calls, which all go to one member at a time and move to
+   * the next when it fails (clientv3's pinned endpoint). The library alone picks a member at
+   * random for each call: 32 concurrent writes then reach etcd over three connections in small
+   * batches, which measured 10-25% fewer writes per second than over one.
+   */
+  private readonly unary: Etcd3[];
+  private pinned: number;
   private readonly keys: KeyCodec;
   /** Ends each open watch with an error (on close). */
   private readonly watchers = new Set<(err: Error) => void>();
@@ -76,6 +87,10 @@ export class EtcdStore implements Store {
       ...(o.tls ? { credentials: { rootCertificate: o.tls.ca ?? Buffer.alloc(0), certChain: o.tls.cert, privateKey: o.tls.key } } : {}),
     };
     this.client = new Etcd3(options);
+    // No circuit breaker on a pinned member: attempt() moves the pin on the first failure instead.
+    const pinnedOptions = (host: string): IOptions => ({ ...options, hosts: [host], faultHandling: { global: noop, host: () => noop } });
+    this.unary = o.endpoints.length > 1 ? o.endpoints.map((host) => new Etcd3(pinnedOptions(host))) : [this.client];
+    this.pinned = Math.floor(Math.random() * this.unary.length);
     this.keys = new KeyCodec(o.prefix ?? '/skiff');
     if (o.compactIntervalMs) this.startCompactor(o.compactIntervalMs);
   }
@@ -112,38 +127,44 @@ export class EtcdStore implements Store {
     return rev(h.revision);
   }
 
-  /** Runs fn, again (on another member) when the member it used failed; fn learns whether it is a retry. */
-  private async attempt<T>(fn: (retry: boolean) => Promise<T>): Promise<T> {
+  /**
+   * Runs fn on the pinned member, again on the next member when that one failed; fn learns
+   * whether it is a retry.
+   */
+  private async attempt<T>(fn: (kv: KV, retry: boolean) => Promise<T>): Promise<T> {
     for (let i = 0; ; i++) {
+      const pinned = this.pinned;
       try {
-        return await fn(i > 0);
+        return await fn(this.unary[pinned].kv, i > 0);
       } catch (e) {
         if (i + 1 >= ATTEMPTS || this.closed || !isRecoverableError(e as Error)) throw e;
+        // Only the first of the calls that failed on this member moves the pin.
+        if (this.pinned === pinned) this.pinned = (pinned + 1) % this.unary.length;
         await new Promise((r) => setTimeout(r, 50 * 2 ** i));
       }
     }
   }
 
   async currentRevision(): Promise<number> {
-    const res = await this.attempt(() => this.client.kv.range({ key: COMPACT_KEY, count_only: true }));
+    const res = await this.attempt((kv) => kv.range({ key: COMPACT_KEY, count_only: true }));
     return this.header(res.header);
   }
 
   async compactedRevision(): Promise<number> {
-    const res = await this.attempt(() => this.client.kv.range({ key: COMPACT_KEY }));
+    const res = await this.attempt((kv) => kv.range({ key: COMPACT_KEY }));
     return res.kvs.length ? Number(res.kvs[0].value.toString()) : 0;
   }
 
   async get(key: string, revision?: number, opts: { stale?: boolean } = {}): Promise<{ kv?: KeyValue; revision: number }> {
-    const res = await this.call(revision ?? 0, () => this.attempt(() =>
-      this.client.kv.range({ key: this.keys.encode(key), revision: revision || 0, serializable: !!opts.stale })));
+    const res = await this.call(revision ?? 0, () => this.attempt((kv) =>
+      kv.range({ key: this.keys.encode(key), revision: revision || 0, serializable: !!opts.stale })));
     return { kv: res.kvs.length ? this.kv(res.kvs[0]) : undefined, revision: revision || this.header(res.header) };
   }
 
   async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
     const start = this.keys.encode(opts.startKey && opts.startKey > prefix ? opts.startKey : prefix);
     const end = rangeEnd(this.keys.encode(prefix));
-    const res = await this.call(opts.revision ?? 0, () => this.attempt(() => this.client.kv.range({
+    const res = await this.call(opts.revision ?? 0, () => this.attempt((kv) => kv.range({
       key: start, range_end: end, limit: opts.limit || 0, revision: opts.revision || 0,
     })));
     const kvs = res.kvs.map((kv) => this.kv(kv));
@@ -152,16 +173,16 @@ export class EtcdStore implements Store {
 
   async count(prefix: string): Promise<{ count: number; revision: number }> {
     const key = this.keys.encode(prefix);
-    const res = await this.attempt(() => this.client.kv.range({ key, range_end: rangeEnd(key), count_only: true }));
+    const res = await this.attempt((kv) => kv.range({ key, range_end: rangeEnd(key), count_only: true }));
     return { count: rev(res.count), revision: this.header(res.header) };
   }
 
   async create(key: string, value: string): Promise<WriteResult> {
     const k = this.keys.encode(key);
     let retried = false;
-    const res = await this.attempt((retry) => {
+    const res = await this.attempt((kv, retry) => {
       retried = retry;
-      return this.client.kv.txn({
+      return kv.txn({
         compare: [{ key: k, target: 'Create', result: 'Equal', create_revision: 0 }],
         success: [{ request_put: { key: k, value: Buffer.from(value) } }],
         failure: [{ request_range: { key: k } }],
@@ -182,9 +203,9 @@ export class EtcdStore implements Store {
   async update(key: string, value: string, expectedModRevision: number): Promise<WriteResult> {
     const k = this.keys.encode(key);
     let retried = false;
-    const res = await this.attempt((retry) => {
+    const res = await this.attempt((kv, retry) => {
       retried = retry;
-      return this.client.kv.txn({
+      return kv.txn({
         // Version > 0 as well: a mod revision of 0 would otherwise "match" a key that does not exist.
         compare: [
           { key: k, target: 'Version', result: 'Greater', version: 0 },
@@ -211,7 +232,7 @@ export class EtcdStore implements Store {
   async delete(key: string, expectedModRevision?: number): Promise<WriteResult> {
     const k = this.keys.encode(key);
     // A retry whose first try was applied answers "missing key", as a delete of a deleted key does.
-    const res = await this.attempt(() => this.client.kv.txn({
+    const res = await this.attempt((kv) => kv.txn({
       compare: [
         { key: k, target: 'Version', result: 'Greater', version: 0 },
         ...(expectedModRevision !== undefined ? [{ key: k, target: 'Mod' as const, result: 'Equal' as const, mod_revision: expectedModRevision }] : []),
@@ -306,6 +327,7 @@ export class EtcdStore implements Store {
     clearInterval(this.compactTimer);
     for (const fail of [...this.watchers]) fail(new Error('store closed'));
     this.client.close();
+    for (const c of this.unary) if (c !== this.client) c.close();
   }
 }
 
