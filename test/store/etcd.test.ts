@@ -97,31 +97,45 @@ describe('etcd store', () => {
     }
   });
 
-  it('sends its calls to one member, and to the next one as soon as that member dies', async () => {
+  it('sends its calls to the leader, to another member as soon as it dies, then to the new leader', async () => {
     const store: EtcdStore = openEtcdStore({ endpoints: cluster.endpoints, prefix: '/skiff-pinned' });
     const prefix = uniquePrefix('pinned');
     let killed = -1;
+    let dead = -1;
+    let written = 0;
     try {
-      const txnsPerMember = async () => Promise.all(cluster.members.map(async (m, i) => (i === killed ? 0
-        : Number(/^grpc_server_handled_total\{grpc_code="OK",grpc_method="Txn",grpc_service="etcdserverpb.KV",grpc_type="unary"\} (\S+)/m
-          .exec(await (await fetch(`${m.clientUrl}/metrics`)).text())?.[1] ?? 0))));
-      const writesLandOn = async (from: number) => {
-        const before = await txnsPerMember();
-        for (let i = from; i < from + 30; i++) assert.ok((await store.create(`${prefix}${i}`, String(i))).ok);
-        const after = await txnsPerMember();
-        const got = after.map((n, i) => n - before[i]);
-        const member = got.findIndex((n) => n >= 30);
-        assert.ok(member >= 0 && got.every((n, i) => i === member || n === 0), `all 30 creates on one member, got ${got.join(' / ')}`);
-        return member;
+      const metric = async (i: number, re: RegExp) => (i === dead ? 0 : Number(re.exec(await (await fetch(`${cluster.members[i].clientUrl}/metrics`)).text())?.[1] ?? 0));
+      const txns = () => Promise.all(cluster.members.map((_, i) =>
+        metric(i, /^grpc_server_handled_total\{grpc_code="OK",grpc_method="Txn",grpc_service="etcdserverpb.KV",grpc_type="unary"\} (\S+)/m)));
+      const leader = async () => (await Promise.all(cluster.members.map((_, i) => metric(i, /^etcd_server_is_leader (\S+)/m)))).indexOf(1);
+      /** Members that took the creates of a batch of 10. */
+      const batch = async () => {
+        const before = await txns();
+        for (let i = 0; i < 10; i++, written++) assert.ok((await store.create(`${prefix}${written}`, String(written))).ok);
+        return (await txns()).map((n, i) => n - before[i]).flatMap((n, i) => (n > 0 ? [i] : []));
       };
-      killed = await writesLandOn(0);
+      /** Batches until one lands on the leader alone (the pin follows an election within seconds). */
+      const settlesOnLeader = async () => {
+        const deadline = Date.now() + 15_000;
+        for (;;) {
+          const members = await batch();
+          const l = await leader();
+          if (l >= 0 && members.length === 1 && members[0] === l) return l;
+          assert.ok(Date.now() < deadline, `writes did not settle on the leader (${l}): last batch on ${members.join(', ')}`);
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      };
+      killed = await settlesOnLeader();
+      assert.deepEqual(await batch(), [killed], 'the next writes stay on that one member');
       await cluster.kill(killed);
-      const next = await writesLandOn(100);
+      dead = killed;
+      assert.ok(!(await batch()).includes(killed), 'writes go on without the killed member');
+      const next = await settlesOnLeader();
       assert.notEqual(next, killed);
-      assert.equal((await store.list(prefix)).kvs.length, 60);
+      assert.equal((await store.list(prefix)).kvs.length, written);
     } finally {
       await store.close();
-      if (killed >= 0) await cluster.restart(killed);
+      if (dead >= 0) await cluster.restart(dead);
     }
   });
 
