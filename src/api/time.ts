@@ -2,10 +2,20 @@
 // seconds, e.g. creationTimestamp) and metav1.MicroTime (six fractional digits,
 // e.g. a Lease's renewTime or an Event's eventTime).
 
+// Every write stamps the current second (creationTimestamp, managedFields time), many times per
+// second: the last second's text is kept.
+let lastSecond = NaN;
+let lastText = '';
+
 /** metav1.Time: RFC 3339 in UTC, truncated to the second. */
-export function rfc3339(t: Date | number | string = new Date()): string {
-  const d = t instanceof Date ? t : new Date(t);
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+export function rfc3339(t: Date | number | string = Date.now()): string {
+  const ms = t instanceof Date ? t.getTime() : typeof t === 'number' ? t : new Date(t).getTime();
+  const second = Math.floor(ms / 1000);
+  if (second === lastSecond) return lastText;
+  const text = new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'); // throws RangeError on an invalid time, as before
+  lastSecond = second;
+  lastText = text;
+  return text;
 }
 
 /** metav1.MicroTime: RFC 3339 in UTC with microseconds (JS dates have milliseconds). */
