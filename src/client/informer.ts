@@ -359,9 +359,10 @@ export class SharedInformer<T extends KubeObject = KubeObject> {
 }
 
 function deepFreeze<T>(obj: T): T {
-  if (obj && typeof obj === 'object' && !Object.isFrozen(obj)) {
-    Object.freeze(obj);
-    for (const v of Object.values(obj)) deepFreeze(v);
-  }
+  if (typeof obj !== 'object' || obj === null || Object.isFrozen(obj)) return obj;
+  Object.freeze(obj);
+  // Indexed and for-in loops: Object.values allocated an array per object (about twice the time on a pod).
+  if (Array.isArray(obj)) for (let i = 0; i < obj.length; i++) deepFreeze(obj[i]);
+  else for (const k in obj) deepFreeze((obj as Record<string, unknown>)[k]);
   return obj;
 }
