@@ -2,7 +2,8 @@
 // interface describes (it was modelled on it): one global revision, compare-and-swap
 // transactions on mod revisions, reads at a revision, watches from a revision with the previous
 // value, and compaction. So every call is one etcd request; the only state kept here is the
-// open watches, which the library re-establishes from their last revision if a member dies.
+// open watches, which the library re-establishes from their last revision if a member dies, and
+// which member the unary calls go to (pinned-member.ts).
 // kube-apiserver's storage/etcd3 package does the same mapping:
 // https://github.com/kubernetes/kubernetes/tree/master/staging/src/k8s.io/apiserver/pkg/storage/etcd3
 import { noop } from 'cockatiel';
