@@ -222,10 +222,10 @@ async function main(): Promise<void> {
       ...sqliteRaw.map((r) => only(r, 'sqlite')),
       ...([
         ['raw etcd puts/s, 32 clients (etcd3 client, same payloads), before / after', both('puts'), ''],
-        ['raw etcd puts/s, 32 clients, all to one member (as the API server sends), before / after', both('pinnedPuts'), ''],
-        ['raw etcd create txns/s to one member (what EtcdStore.create sends), before / after', both('createTxns'), ''],
+        ['raw etcd puts/s, 32 clients, all to the leader (as the API server sends), before / after', both('pinnedPuts'), ''],
+        ['raw etcd create txns/s to the leader (what EtcdStore.create sends), before / after', both('createTxns'), ''],
         ['API creates (32 clients) / mean raw etcd puts (32 clients)', `${((etcd.creates32 / rawPuts) * 100).toFixed(0)}%`, '>= 50%'],
-        ['  API creates / mean raw etcd puts to one member', `${((etcd.creates32 / rawPinnedPuts) * 100).toFixed(0)}%`, ''],
+        ['  API creates / mean raw etcd puts to the leader', `${((etcd.creates32 / rawPinnedPuts) * 100).toFixed(0)}%`, ''],
       ] as Row[]).map((r) => only(r, 'etcd')),
       ...rows.slice(2),
     ]);

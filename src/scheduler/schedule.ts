@@ -100,8 +100,10 @@ function findNodesThatFit(cycle: CycleState, active: FilterPlugin[], opts: Sched
     if (i >= all) i -= all;
     const node = nodes[i];
     const status = runFilters(cycle, active, node, i);
-    if (status === null) feasibleAt[feasible.push(node) - 1] = i;
-    else statuses.set(node, status);
+    if (status === null) {
+      feasibleAt[feasible.length] = i;
+      feasible.push(node);
+    } else statuses.set(node, status);
   }
   snapshot.nextStartNodeIndex = (start + processed) % all;
   return { feasible, feasibleAt, statuses };

@@ -126,12 +126,12 @@ export class EtcdStore implements Store {
    */
   private async attempt<T>(fn: (kv: KV, retry: boolean) => Promise<T>): Promise<T> {
     for (let i = 0; ; i++) {
-      const member = this.member.index;
+      const at = this.member.index;
       try {
-        return await fn(this.member.kv(member), i > 0);
+        return await fn(this.member.kv(at), i > 0);
       } catch (e) {
         if (i + 1 >= ATTEMPTS || this.closed || !isRecoverableError(e as Error)) throw e;
-        this.member.failed(member);
+        this.member.failed(at);
         await new Promise((r) => setTimeout(r, 50 * 2 ** i));
       }
     }
@@ -318,7 +318,7 @@ export class EtcdStore implements Store {
     this.closed = true;
     clearInterval(this.compactTimer);
     for (const fail of [...this.watchers]) fail(new Error('store closed'));
-    this.member.close(this.client);
+    this.member.close();
     this.client.close();
   }
 }

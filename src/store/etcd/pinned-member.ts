@@ -15,12 +15,15 @@ const ELECTION_WAIT_MS = 10_000;
 export class PinnedMember {
   /** One client per member; just the shared one when there is a single endpoint. */
   private readonly clients: Etcd3[];
+  /** The caller's client over every member, which the caller closes. */
+  private readonly shared: Etcd3;
   private pinned: number;
   private readonly timer?: NodeJS.Timeout;
   private electionWait = false;
   private closed = false;
 
   constructor(options: IOptions, endpoints: string[], shared: Etcd3) {
+    this.shared = shared;
     // No circuit breaker per member: a failure moves the pin instead.
     this.clients = endpoints.length > 1
       ? endpoints.map((host) => new Etcd3({ ...options, hosts: [host], faultHandling: { global: noop, host: () => noop } }))
@@ -69,9 +72,9 @@ export class PinnedMember {
     }
   }
 
-  close(shared: Etcd3): void {
+  close(): void {
     this.closed = true;
     clearInterval(this.timer);
-    for (const c of this.clients) if (c !== shared) c.close();
+    for (const c of this.clients) if (c !== this.shared) c.close();
   }
 }
